@@ -1,0 +1,174 @@
+"""`amtswissen` — a thin command line over the same functions the API calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from amtswissen.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "index", None):
+        overrides["index"] = Path(args.index)
+    return Settings(**overrides)
+
+
+def _embedder(settings: Settings):
+    from models.embedder import Embedder, ModelNotFoundError
+
+    try:
+        return Embedder(settings.model, settings.embed_batch_size)
+    except ModelNotFoundError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import IngestError, ingest
+    from ingest.store import IndexStore
+
+    settings = _settings(args)
+    try:
+        store = IndexStore(settings.index, create=True)
+    except (OSError, Exception) as exc:  # noqa: BLE001 - sqlite3 and OS errors alike: index not usable
+        print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
+        return 2
+    embedder = _embedder(settings)
+    try:
+        report = ingest(
+            [Path(s) for s in args.sources],
+            store,
+            embedder,
+            collection=args.collection or settings.default_collection,
+            max_words=settings.chunk_words,
+            overlap=settings.chunk_overlap_words,
+            progress=None if not args.json else False,
+        )
+    except IngestError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(
+            f"Neu: {report.added}, aktualisiert: {report.updated}, unverändert: {report.unchanged}, "
+            f"entfernt: {report.removed}, fehlgeschlagen: {len(report.failed)}, "
+            f"eingebettete Abschnitte: {report.chunks}, Dauer: {report.seconds:.1f} s"
+        )
+        for f in report.failed:
+            print(f"  ✗ {f.source}: {f.reason}")
+    return 0
+
+
+def _searcher(settings: Settings):
+    from service.search import Searcher
+
+    if not (settings.index / "amtswissen.sqlite").exists():
+        print(f"Fehler: kein Index in {settings.index} – zuerst `amtswissen ingest` ausführen", file=sys.stderr)
+        raise SystemExit(2)
+    return Searcher(settings.index, _embedder(settings))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if not args.question.strip() or len(args.question) > 1000 or not 1 <= args.k <= 100:
+        print("Fehler: Frage leer/zu lang (max. 1000 Zeichen) oder --k außerhalb 1..100", file=sys.stderr)
+        return 2
+    response = _searcher(_settings(args)).search(args.question, args.k)
+    if args.json:
+        print(response.model_dump_json())
+        return 0
+    if not response.results:
+        print("Keine Treffer.")
+    for r in response.results:
+        where = " > ".join(x for x in (r.document.title, r.section) if x)
+        page = f", Seite {r.page}" if r.page else ""
+        print(f"{r.rank}. [{r.score:.3f}] {where}{page}\n   {r.highlight or r.text[:200]}\n   {r.document.source}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from service.evaluate import evaluate, load_questions
+
+    try:
+        questions = load_questions(Path(args.questions))
+    except (OSError, ValueError) as exc:
+        print(f"Fehler: Fragendatei nicht lesbar ({exc})", file=sys.stderr)
+        return 2
+    searcher = _searcher(_settings(args))
+    report = evaluate(questions, searcher.search, k=args.k)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"Fragen: {report.n}")
+    print(f"Hit@1 {report.hit_at[1]:.3f}  Hit@5 {report.hit_at[5]:.3f}  Hit@10 {report.hit_at[10]:.3f}  MRR@10 {report.mrr_at_10:.3f}")
+    for key, groups in report.by_group.items():
+        print(f"\nnach {key}:")
+        for value, m in groups.items():
+            print(f"  {value:12} n={m['n']:3}  Hit@1 {m['hit@1']:.3f}  Hit@5 {m['hit@5']:.3f}  MRR@10 {m['mrr@10']:.3f}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amtswissen", description="Semantische Suche für die Verwaltung")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", help="Index-Ordner (sonst $AMTSWISSEN_INDEX, sonst data/index)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="Dateien und Ordner in den Index übernehmen")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--collection", help="Sammlung (Standard: default)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", parents=[common], help="Eine Frage stellen")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("serve", parents=[common], help="Web-Oberfläche und API starten")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="Trefferquote auf einer Fragendatei messen")
+    p.add_argument("questions", metavar="QUESTIONS.jsonl")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("AMTSWISSEN_LOG", "WARNING"))
+    # pypdf reports every repaired cross-reference table; the ingest report says what matters.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The ingest pipeline: bring the index in line with files and folders.
+
+extract → clean → chunk → embed (with a cache by text hash) → store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ingest.chunk import Chunk, chunk_document
+from ingest.clean import clean_pages, is_usable
+from ingest.extract import SUPPORTED_SUFFIXES, ExtractionError, Extracted, extract
+from ingest.store import ChunkRecord, DocumentRecord, IndexStore, document_id, now_iso
+from models.embedder import Embedder
+
+logger = logging.getLogger(__name__)
+
+# Documents written per transaction: bounds memory and the work a crash can lose.
+APPLY_EVERY = 25
+
+
+class IngestError(Exception):
+    """Nothing could be done (bad arguments, index not writable)."""
+
+
+@dataclass
+class Failure:
+    source: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    chunks: int = 0  # chunks embedded in this run (cache misses)
+    chunks_written: int = 0  # chunks of added or updated documents
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    root: str
+    source: str
+
+
+def embed_text(title: str, chunk: Chunk) -> str:
+    """What the model and the lexical index read: the passage with where it stands."""
+    return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
+
+
+def discover(sources: list[Path]) -> tuple[list[SourceFile], list[str], list[Failure]]:
+    """Files to ingest, the folder roots they came from, and sources that do not exist."""
+    files: list[SourceFile] = []
+    folder_roots: list[str] = []
+    missing: list[Failure] = []
+    for src in sources:
+        path = Path(src).expanduser()
+        if path.is_dir():
+            root = path.resolve()
+            folder_roots.append(str(root))
+            for f in sorted(root.rglob("*")):
+                rel = f.relative_to(root)
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not any(
+                    part.startswith(".") for part in rel.parts
+                ):
+                    files.append(SourceFile(f, str(root), rel.as_posix()))
+        elif path.is_file():
+            files.append(SourceFile(path.resolve(), str(path.resolve()), path.name))
+        else:
+            missing.append(Failure(str(src), "Datei oder Ordner nicht gefunden"))
+    return files, folder_roots, missing
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _title(extracted: Extracted, pages: list[str], path: Path) -> str:
+    t = extracted.title
+    # PDF metadata titles are often file names of the authoring tool ("satzung.indd").
+    if t and " " in t.strip() and not re.search(r"\.\w{2,5}$", t.strip()):
+        return t.strip()
+    if extracted.kind == "pdf":
+        for line in pages[0].split("\n") if pages else []:
+            line = line.strip()
+            if 8 <= len(line) <= 100 and is_usable(line, min_words=2):
+                return line
+    return t.strip() if t else path.stem.replace("_", " ")
+
+
+@contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """One ingest at a time per index folder (CLI and API share it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "ingest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, max_words: int, overlap: int):
+    """Extract, clean and chunk one file. Raises ExtractionError with a German reason."""
+    extracted = extract(sf.path)
+    pages = clean_pages(extracted.pages, extracted.paginated)
+    problems = list(extracted.problems)
+    if extracted.kind == "pdf":
+        for i, page in enumerate(pages):
+            if page.strip() and not is_usable(page):
+                problems.append(f"Seite {i + 1}: Text unlesbar (Zeichensalat), übersprungen")
+                pages[i] = ""
+    if not any(is_usable(p, min_words=1) for p in pages):
+        raise ExtractionError("Kein verwertbarer Text gefunden (nur Zeichensalat oder Bilder)")
+    chunks = chunk_document(pages, extracted.kind, extracted.paginated, max_words, overlap)
+    if not chunks:
+        raise ExtractionError("Kein verwertbarer Text gefunden")
+    title = _title(extracted, pages, sf.path)
+    doc = DocumentRecord(
+        id=document_id(sf.root, sf.source),
+        root=sf.root,
+        source=sf.source,
+        collection=collection,
+        title=title,
+        kind=extracted.kind,
+        sha256=sha,
+        size=sf.path.stat().st_size,
+        pages=len(pages) if extracted.paginated else None,
+        stored_file=store.store_file(sf.path, sha),
+        ingested_at=now_iso(),
+        problems="; ".join(problems),
+    )
+    return doc, chunks
+
+
+def ingest(
+    sources: list[Path],
+    store: IndexStore,
+    embedder: Embedder,
+    collection: str = "default",
+    max_words: int = 200,
+    overlap: int = 30,
+    progress: bool | None = None,
+) -> IngestReport:
+    """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
+    started = time.perf_counter()
+    report = IngestReport()
+    files, folder_roots, missing = discover(sources)
+    report.failed += missing
+    if not files and not folder_roots:
+        raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
+
+    with writer_lock(store.folder):
+        pending: list[tuple[DocumentRecord, list[ChunkRecord], bool]] = []
+        seen: dict[str, set[str]] = {root: set() for root in folder_roots}
+
+        def flush() -> None:
+            store.apply([(d, c) for d, c, _ in pending], [], embedder.id, embedder.dim)
+            for _, chunks, is_new in pending:
+                report.added += is_new
+                report.updated += not is_new
+                report.chunks_written += len(chunks)
+            pending.clear()
+
+        for sf in files:
+            if sf.root in seen:
+                seen[sf.root].add(sf.source)
+            label = sf.source
+            try:
+                sha = sha256_file(sf.path)
+            except OSError as exc:
+                report.failed.append(Failure(label, f"Datei nicht lesbar ({exc.strerror})"))
+                continue
+            existing = store.documents_under(sf.root).get(sf.source)
+            if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
+                report.unchanged += 1
+                continue
+            try:
+                doc, chunks = prepare_document(sf, sha, collection, store, max_words, overlap)
+            except ExtractionError as exc:
+                reason = str(exc)
+                if existing is not None:
+                    reason += " – die bisherige Fassung bleibt im Index"
+                report.failed.append(Failure(label, reason))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+                logger.exception("Unerwarteter Fehler bei %s", sf.path)
+                report.failed.append(Failure(label, f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {exc})"))
+                continue
+            texts = [embed_text(doc.title, c) for c in chunks]
+            hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+            cached = store.cached_vectors(hashes, embedder.id)
+            todo = [i for i, h in enumerate(hashes) if h not in cached]
+            if todo:
+                vectors = embedder.embed_passages([texts[i] for i in todo], progress=progress)
+                fresh = {hashes[i]: v for i, v in zip(todo, vectors)}
+                store.cache_vectors(fresh, embedder.id)
+                cached.update(fresh)
+                report.chunks += len(fresh)
+            records = [ChunkRecord(c.text, c.section, c.page, h, cached[h]) for c, h in zip(chunks, hashes)]
+            pending.append((doc, records, existing is None))
+            if len(pending) >= APPLY_EVERY:
+                flush()
+        flush()
+
+        removals = []
+        for root, present in seen.items():
+            for source, row in store.documents_under(root).items():
+                if source not in present:
+                    removals.append(row["id"])
+        if removals:
+            store.apply([], removals, embedder.id, embedder.dim)
+            report.removed = len(removals)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,271 @@
+"""Step 5: the index folder — SQLite for documents, chunks and cached embeddings,
+FAISS for the vectors of the current chunks.
+
+Crash safety: SQLite is the source of truth and changes in one transaction.
+The FAISS index is written first to a new generation file
+(`vectors-<generation>.faiss`); the SQLite commit that switches `generation`
+makes it current. A crash before the commit leaves the previous generation in
+force; an orphan file is overwritten next time. If the FAISS file for the
+current generation is missing or unreadable, it is rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    root TEXT NOT NULL,            -- folder (or file) the document was ingested from
+    source TEXT NOT NULL,          -- path relative to root, POSIX separators
+    collection TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    pages INTEGER,
+    stored_file TEXT NOT NULL,     -- copy of the original inside the index folder
+    ingested_at TEXT NOT NULL,
+    problems TEXT NOT NULL DEFAULT '',
+    UNIQUE (root, source)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT NOT NULL,
+    page INTEGER,
+    embed_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS embeddings (
+    hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (hash, model)
+);
+"""
+
+DB_NAME = "amtswissen.sqlite"
+
+
+@dataclass
+class ChunkRecord:
+    text: str
+    section: str
+    page: int | None
+    embed_hash: str
+    vector: np.ndarray
+
+
+@dataclass
+class DocumentRecord:
+    id: str
+    root: str
+    source: str
+    collection: str
+    title: str
+    kind: str
+    sha256: str
+    size: int
+    pages: int | None
+    stored_file: str
+    ingested_at: str
+    problems: str = ""
+
+
+def document_id(root: str, source: str) -> str:
+    """Stable across versions, so links and FAISS ids of other documents survive a replace."""
+    return hashlib.sha256(f"{root}\0{source}".encode()).hexdigest()[:16]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class IndexStore:
+    """One index folder. Writers must be serialised (one ingest at a time)."""
+
+    def __init__(self, folder: Path, create: bool = True):
+        self.folder = Path(folder)
+        if create:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        elif not (self.folder / DB_NAME).exists():
+            raise FileNotFoundError(f"Kein Index in {self.folder}")
+        self.db = sqlite3.connect(self.folder / DB_NAME, timeout=30, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- reading -----------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else default
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation", "0"))
+
+    def documents_under(self, root: str) -> dict[str, sqlite3.Row]:
+        rows = self.db.execute("SELECT * FROM documents WHERE root = ?", (root,)).fetchall()
+        return {r["source"]: r for r in rows}
+
+    def document(self, doc_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+
+    def counts(self) -> tuple[int, int]:
+        docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return docs, chunks
+
+    def chunks_by_ids(self, ids: list[int]) -> dict[int, sqlite3.Row]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.source, d.collection, d.kind
+                FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
+            [int(i) for i in ids],
+        ).fetchall()
+        return {r["id"]: r for r in rows}
+
+    def cached_vectors(self, hashes: list[str], model: str) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), 500):
+            part = unique[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({marks})", [model, *part]
+            ):
+                found[row["hash"]] = np.frombuffer(row["vector"], dtype=np.float32)
+        return found
+
+    def cache_vectors(self, items: dict[str, np.ndarray], model: str) -> None:
+        """Committed at once: embedding work survives a crashed ingest."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)",
+            [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+        )
+        self.db.commit()
+
+    # --- FAISS -------------------------------------------------------------------
+    def faiss_path(self, generation: int) -> Path:
+        return self.folder / f"vectors-{generation}.faiss"
+
+    def load_faiss(self) -> faiss.Index:
+        """The vectors of the current generation (rebuilt from SQLite if the file is gone)."""
+        path = self.faiss_path(self.generation)
+        if path.exists():
+            try:
+                return faiss.read_index(str(path))
+            except RuntimeError:
+                pass
+        return self._rebuild_faiss()
+
+    def _rebuild_faiss(self) -> faiss.Index:
+        dim = int(self.meta("dim", "0") or 0)
+        model = self.meta("model", "")
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim or 1))
+        rows = self.db.execute(
+            "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash AND e.model = ?", (model,)
+        ).fetchall()
+        if rows and dim:
+            ids = np.array([r["id"] for r in rows], dtype=np.int64)
+            vecs = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
+            index.add_with_ids(vecs, ids)
+        return index
+
+    # --- writing -----------------------------------------------------------------
+    def store_file(self, path: Path, sha256: str) -> str:
+        """Content-addressed copy of the original, so links keep working after the source moves."""
+        rel = Path("files") / sha256[:2] / f"{sha256}{path.suffix.lower()}"
+        target = self.folder / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + ".tmp")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        return rel.as_posix()
+
+    def apply(
+        self,
+        upserts: list[tuple[DocumentRecord, list[ChunkRecord]]],
+        removals: list[str],
+        model: str,
+        dim: int,
+    ) -> None:
+        """Replace/insert/remove documents atomically (SQLite and FAISS together)."""
+        if not upserts and not removals:
+            return
+        index = self.load_faiss()
+        if index.d != dim:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            old_ids: list[int] = []
+            for doc_id in removals + [d.id for d, _ in upserts]:
+                old_ids += [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+            new_ids, new_vecs = [], []
+            for doc, chunks in upserts:
+                db.execute(
+                    """INSERT INTO documents (id, root, source, collection, title, kind, sha256, size, pages,
+                       stored_file, ingested_at, problems) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
+                    (doc.id, doc.root, doc.source, doc.collection, doc.title, doc.kind, doc.sha256, doc.size,
+                     doc.pages, doc.stored_file, doc.ingested_at, doc.problems),
+                )
+                for ord_, c in enumerate(chunks):
+                    cur = db.execute(
+                        "INSERT INTO chunks (doc_id, ord, text, section, page, embed_hash) VALUES (?,?,?,?,?,?)",
+                        (doc.id, ord_, c.text, c.section, c.page, c.embed_hash),
+                    )
+                    db.execute(
+                        "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?,?,?)",
+                        (c.embed_hash, model, np.asarray(c.vector, dtype=np.float32).tobytes()),
+                    )
+                    new_ids.append(cur.lastrowid)
+                    new_vecs.append(c.vector)
+            if old_ids:
+                index.remove_ids(np.array(old_ids, dtype=np.int64))
+            if new_ids:
+                index.add_with_ids(np.stack(new_vecs).astype(np.float32), np.array(new_ids, dtype=np.int64))
+            generation = self.generation + 1
+            tmp = self.faiss_path(generation).with_suffix(".tmp")
+            faiss.write_index(index, str(tmp))
+            os.replace(tmp, self.faiss_path(generation))
+            for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        self._drop_old_generations(generation)
+
+    def _drop_old_generations(self, current: int) -> None:
+        # Keep the previous file: a reader may have read the old generation number a moment ago.
+        for path in self.folder.glob("vectors-*.faiss"):
+            try:
+                gen = int(path.stem.split("-")[1])
+            except ValueError:
+                continue
+            if gen < current - 1 or gen > current:
+                path.unlink(missing_ok=True)

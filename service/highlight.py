@@ -1,0 +1,70 @@
+"""The sentence (or two) of a passage that best answers the question.
+
+Scored by the question's terms a sentence contains (German analysis: folded and
+stemmed; a term also counts inside a compound, "Perso" in "Personalausweise"),
+long words counting more than short ones, plus a bonus when the question asks
+for a duration, an amount or an age and the sentence states one. Cheap enough
+to run on every result of every query.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.analyze import analyze
+from ingest.sentences import split_sentences
+
+_NUMBER = r"(\d+|eine?[mnrs]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|fünfzehn|zwanzig|dreißig)"
+# (cue in the question, what an answering sentence contains)
+ANSWER_TYPES = [
+    (re.compile(r"\b(wie ?lange?|frist|dauer|bis wann|wann|innerhalb|zeitraum|gültig)", re.I),
+     re.compile(rf"\b{_NUMBER}\s+(Tag|Tage|Tagen|Woche|Wochen|Monat|Monate|Monaten|Jahr|Jahre|Jahren|Stunden?)\b", re.I)),
+    (re.compile(r"\b(wie ?viel|kostet|kosten|gebühr|betrag|teuer|euro|preis)", re.I),
+     re.compile(r"\d+(,\d+)?\s*(Euro|€)|Gebühr", re.I)),
+    (re.compile(r"\b(wie alt|alter|ab wann|mindestalter|jährig)", re.I),
+     re.compile(rf"\b{_NUMBER}\.?\s+(Lebensjahr|Jahre)", re.I)),
+]
+
+
+def _weight(term: str) -> float:
+    return min(len(term), 12) / 4.0
+
+
+def _term_score(q_terms: set[str], s_terms: set[str]) -> float:
+    score = 0.0
+    for q in q_terms:
+        if q in s_terms:
+            score += _weight(q)
+        elif len(q) >= 4 and any(q in t for t in s_terms):
+            score += 0.8 * _weight(q)  # inside a compound
+    return score
+
+
+def best_sentences(question: str, text: str, max_sentences: int = 2) -> str | None:
+    q_terms = set(analyze(question))
+    if not q_terms:
+        return None
+    sentences = [s for para in text.split("\n") for s in split_sentences(para)]
+    if not sentences:
+        return None
+    wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+    scores = []
+    for s in sentences:
+        terms = set(analyze(s))
+        score = _term_score(q_terms, terms)
+        if score and any(a.search(s) for a in wanted):
+            score += 2.0
+        # Mild length normalisation: prefer the focused sentence over a long list.
+        scores.append(score / (1 + 0.01 * len(terms)))
+    best = max(range(len(sentences)), key=scores.__getitem__)
+    if scores[best] <= 0:
+        return None
+    chosen = [best]
+    if max_sentences > 1:
+        # Add a neighbour when it also answers (questions often span "(1) ... Satz 2").
+        neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
+        if neighbours:
+            n = max(neighbours, key=scores.__getitem__)
+            if scores[n] >= 0.8 * scores[best]:
+                chosen.append(n)
+    return " ".join(sentences[i] for i in sorted(chosen))
