@@ -11,6 +11,8 @@ from pathlib import Path
 
 from amtswissen.settings import Settings
 
+MODES = ("hybrid", "dense", "lexical")  # as service.search.MODES, without importing torch for --help
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
@@ -46,8 +48,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             store,
             embedder,
             collection=args.collection or settings.default_collection,
-            max_words=settings.chunk_words,
-            overlap=settings.chunk_overlap_words,
+            sizes=settings.chunk_sizes(),
             progress=None if not args.json else False,
         )
     except IngestError as exc:
@@ -77,14 +78,14 @@ def _searcher(settings: Settings):
     if not (settings.index / "amtswissen.sqlite").exists():
         print(f"Fehler: kein Index in {settings.index} – zuerst `amtswissen ingest` ausführen", file=sys.stderr)
         raise SystemExit(2)
-    return Searcher(settings.index, _embedder(settings))
+    return Searcher(settings, _embedder(settings))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     if not args.question.strip() or len(args.question) > 1000 or not 1 <= args.k <= 100:
         print("Fehler: Frage leer/zu lang (max. 1000 Zeichen) oder --k außerhalb 1..100", file=sys.stderr)
         return 2
-    response = _searcher(_settings(args)).search(args.question, args.k)
+    response = _searcher(_settings(args)).search(args.question, args.k, args.mode)
     if args.json:
         print(response.model_dump_json())
         return 0
@@ -106,11 +107,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"Fehler: Fragendatei nicht lesbar ({exc})", file=sys.stderr)
         return 2
     searcher = _searcher(_settings(args))
-    report = evaluate(questions, searcher.search, k=args.k)
+    report = evaluate(questions, lambda q, k: searcher.search(q, k, args.mode), k=args.k)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
-    print(f"Fragen: {report.n}")
+    print(f"Fragen: {report.n} (Modus: {args.mode or searcher.settings.search_mode})")
     print(f"Hit@1 {report.hit_at[1]:.3f}  Hit@5 {report.hit_at[5]:.3f}  Hit@10 {report.hit_at[10]:.3f}  MRR@10 {report.mrr_at_10:.3f}")
     for key, groups in report.by_group.items():
         print(f"\nnach {key}:")
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="Eine Frage stellen")
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=MODES, help="hybrid (Standard), dense oder lexical")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -157,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="Trefferquote auf einer Fragendatei messen")
     p.add_argument("questions", metavar="QUESTIONS.jsonl")
     p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=MODES, help="hybrid (Standard), dense oder lexical")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
     return parser
@@ -166,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AMTSWISSEN_LOG", "WARNING"))
     # pypdf reports every repaired cross-reference table; the ingest report says what matters.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

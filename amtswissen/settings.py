@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,14 +18,28 @@ class Settings(BaseSettings):
     index: Path = Field(Path("data/index"), description="Index folder (FAISS + SQLite)")
     model: Path = Field(PROJECT_ROOT / "models" / "e5-small", description="Local sentence-transformers folder")
     embed_batch_size: int = Field(16, ge=1, le=512)
-    # Chunk length in words: e5-small reads at most 512 tokens and German legal
-    # text runs at about 1.6 tokens per word, so 200 words leave head room for
-    # the title/section context that is embedded with each chunk.
-    chunk_words: int = Field(200, ge=20, le=400)
-    chunk_overlap_words: int = Field(30, ge=0, le=200)
+    # Chunking, in words (see ingest/chunk.py): passages are shown, pieces embedded.
+    passage_words: int = Field(350, ge=20, le=2000)
+    piece_words: int = Field(120, ge=20, le=300)
+    overlap_words: int = Field(20, ge=0, le=100)
     default_collection: str = "default"
+
+    # --- retrieval (measured with bench/quality.py; see README) ---
+    search_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    fusion: Literal["linear", "rrf"] = "linear"
+    lexical_weight: float = Field(0.3, ge=0, le=5, description="Weight of max-normalised BM25 next to the cosine")
+    candidates: int = Field(100, ge=10, le=1000, description="Candidates per retriever before fusion")
+    citation_boost: float = Field(0.5, ge=0, description="Added to passages of a section the question cites")
+    synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")
+    reranker: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder (off if unset)")
+    rerank_top: int = Field(30, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def chunk_sizes(self):
+        from ingest.chunk import ChunkSizes
+
+        return ChunkSizes(self.passage_words, self.piece_words, self.overlap_words)
 
 
 @lru_cache

@@ -34,7 +34,10 @@ STOPWORDS = frozenset(
     sind so solche solchem solchen solcher solches soll sollte sondern sonst um und uns unsere unserem
     unseren unser unseres unter viel vom von vor war waren warst was weg weil weiter welche welchem
     welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo wollen wollte würde würden
-    zu zum zur zwar zwischen ja nein bitte mal eigentlich muss müssen darf dürfen brauche braucht tun""".split()
+    zu zum zur zwar zwischen ja nein bitte mal eigentlich muss müssen darf dürfen brauche braucht tun
+    beim über möchte möchten gibt gibts geht gehen wann warum wieso weshalb wer wem wen wessen bekomme
+    bekommt kriege kriegt jemand etwa schon überhaupt einfach gerade genau immer nie lange lang kannst
+    könnten dürfte sollen müsste wäre wären hätte hätten jeder jede stimmt richtig eigentlich bzw ob""".split()
 )
 
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})

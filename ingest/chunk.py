@@ -1,14 +1,15 @@
 """Step 3: cut a document into passages — by structure first (headings, §), then by length.
 
-A chunk never crosses a heading or a document; it records its heading path and
-the page where it starts.
+A passage never crosses a heading or a document; it records its heading path
+and the page where it starts. Each passage is cut again into pieces for the
+embedding model ("small to big": found by a piece, shown as the passage).
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.sentences import split_sentences
 
@@ -37,9 +38,22 @@ class Paragraph:
 
 @dataclass
 class Chunk:
-    text: str  # as the reader sees it
+    """A passage as the reader sees it, and the pieces it is found by.
+
+    Small pieces embed sharply (mean pooling over a few sentences); the reader
+    and the hit rule get the whole passage — usually a whole §.
+    """
+
+    text: str
     section: str  # heading path, " > "-joined ("" when the document has none)
-    page: int | None
+    page: int | None  # where the passage starts
+    pieces: list[str] = field(default_factory=list)
+
+
+def context_text(title: str, section: str, text: str) -> str:
+    """What the model and the lexical index read: the passage with where it stands
+    (document title and heading path), which the displayed text leaves out."""
+    return "\n".join(part for part in (title, section, text) if part)
 
 
 def _markdown_paragraphs(text: str, page: int | None) -> list[Paragraph]:
@@ -136,6 +150,8 @@ def _windows(sentences: list[str], max_words: int, overlap_words: int) -> list[s
                     break
                 keep.insert(0, prev)
             current, count = keep, sum(len(p.split()) for p in keep)
+            if count + n > max_words:  # no room for the overlap next to a long sentence
+                current, count = [], 0
         current.append(piece)
         count += n
     if current:
@@ -143,7 +159,35 @@ def _windows(sentences: list[str], max_words: int, overlap_words: int) -> list[s
     return windows
 
 
-def chunk_paragraphs(paragraphs: list[Paragraph], max_words: int, overlap_words: int) -> list[Chunk]:
+def _pack(paragraphs: list[Paragraph], max_words: int, overlap_words: int) -> list[list[Paragraph]]:
+    """Group consecutive paragraphs up to max_words; a longer paragraph becomes sentence windows."""
+    groups: list[list[Paragraph]] = []
+    current: list[Paragraph] = []
+    count = 0
+    for para in paragraphs:
+        n = len(para.text.split())
+        if n > max_words:
+            if current:
+                groups.append(current)
+                current, count = [], 0
+            for window in _windows(split_sentences(para.text), max_words, overlap_words):
+                groups.append([Paragraph(window, para.page, para.heading_path)])
+            continue
+        if current and count + n > max_words:
+            groups.append(current)
+            current, count = [], 0
+        current.append(para)
+        count += n
+    if current:
+        groups.append(current)
+    return groups
+
+
+def chunk_paragraphs(
+    paragraphs: list[Paragraph], passage_words: int, piece_words: int, overlap_words: int
+) -> list[Chunk]:
+    """Passages of one section each (up to passage_words), every passage cut into
+    smaller retrieval pieces (up to piece_words) that are embedded on their own."""
     chunks: list[Chunk] = []
     i = 0
     while i < len(paragraphs):
@@ -153,30 +197,25 @@ def chunk_paragraphs(paragraphs: list[Paragraph], max_words: int, overlap_words:
             group.append(paragraphs[i])
             i += 1
         section = " > ".join(path)
-        current: list[Paragraph] = []
-        count = 0
-        for para in group:
-            n = len(para.text.split())
-            if n > max_words:
-                if current:
-                    chunks.append(Chunk("\n\n".join(p.text for p in current), section, current[0].page))
-                    current, count = [], 0
-                for window in _windows(split_sentences(para.text), max_words, overlap_words):
-                    chunks.append(Chunk(window, section, para.page))
-                continue
-            if current and count + n > max_words:
-                chunks.append(Chunk("\n\n".join(p.text for p in current), section, current[0].page))
-                current, count = [], 0
-            current.append(para)
-            count += n
-        if current:
-            chunks.append(Chunk("\n\n".join(p.text for p in current), section, current[0].page))
+        for passage in _pack(group, passage_words, overlap_words):
+            pieces = ["\n\n".join(p.text for p in g) for g in _pack(passage, piece_words, overlap_words)]
+            chunks.append(Chunk("\n\n".join(p.text for p in passage), section, passage[0].page, pieces))
     return chunks
 
 
-def chunk_document(pages: list[str], kind: str, paginated: bool, max_words: int = 200, overlap_words: int = 30) -> list[Chunk]:
+@dataclass(frozen=True)
+class ChunkSizes:
+    """In words. e5-small reads at most 512 tokens, German legal text runs at
+    about 1.6 tokens per word: pieces stay well below that with their context."""
+
+    passage: int = 350
+    piece: int = 120
+    overlap: int = 20
+
+
+def chunk_document(pages: list[str], kind: str, paginated: bool, sizes: ChunkSizes = ChunkSizes()) -> list[Chunk]:
     if kind == "markdown":
         paragraphs = [p for page in pages for p in _markdown_paragraphs(page, None)]
     else:
         paragraphs = _plain_paragraphs(pages, paginated)
-    return chunk_paragraphs(paragraphs, max_words, overlap_words)
+    return chunk_paragraphs(paragraphs, sizes.passage, sizes.piece, sizes.overlap)

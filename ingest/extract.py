@@ -26,6 +26,7 @@ class Extracted:
     pages: list[str]
     paginated: bool
     title: str | None = None
+    abbr: str | None = None  # official short name, for citations ("BMG")
     problems: list[str] = field(default_factory=list)  # pages that failed, etc.
 
 
@@ -50,17 +51,16 @@ def _decode(data: bytes) -> str:
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 
 
-def _front_matter_title(block: str) -> str | None:
+def _front_matter(block: str) -> dict[str, str]:
     import yaml
 
     try:
         data = yaml.safe_load(block)
     except yaml.YAMLError:
-        return None
+        return {}
     if not isinstance(data, dict):
-        return None
-    value = next((v for k, v in data.items() if str(k).lower() == "title"), None)
-    return " ".join(str(value).split()) if value else None
+        return {}
+    return {str(k).lower(): " ".join(str(v).split()) for k, v in data.items() if v is not None}
 
 
 def extract_text(path: Path) -> Extracted:
@@ -68,18 +68,19 @@ def extract_text(path: Path) -> Extracted:
     if not text.strip():
         raise ExtractionError("Die Datei ist leer")
     kind = "text" if path.suffix.lower() == ".txt" else "markdown"
-    title = None
+    title = abbr = None
     if kind == "markdown":
         m = FRONT_MATTER.match(text)
         if m:
             text = text[m.end() :]
-            title = _front_matter_title(m.group(1))
+            meta = _front_matter(m.group(1))
+            title, abbr = meta.get("title"), meta.get("jurabk")
         if title is None:
             h = re.search(r"^#\s+(.+)$", text, re.M)
             title = h.group(1).strip() if h else None
     if not text.strip():
         raise ExtractionError("Die Datei enthält keinen Text")
-    return Extracted(kind=kind, pages=[text], paginated=False, title=title)
+    return Extracted(kind=kind, pages=[text], paginated=False, title=title, abbr=abbr)
 
 
 def extract_pdf(path: Path) -> Extracted:

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ingest.chunk import Chunk, chunk_document
+from ingest.chunk import ChunkSizes, chunk_document, context_text
 from ingest.clean import clean_pages, is_usable
 from ingest.extract import SUPPORTED_SUFFIXES, ExtractionError, Extracted, extract
-from ingest.store import ChunkRecord, DocumentRecord, IndexStore, document_id, now_iso
+from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 from models.embedder import Embedder
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,6 @@ class SourceFile:
     path: Path
     root: str
     source: str
-
-
-def embed_text(title: str, chunk: Chunk) -> str:
-    """What the model and the lexical index read: the passage with where it stands."""
-    return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
 
 
 def discover(sources: list[Path]) -> tuple[list[SourceFile], list[str], list[Failure]]:
@@ -110,6 +105,12 @@ def _title(extracted: Extracted, pages: list[str], path: Path) -> str:
     return t.strip() if t else path.stem.replace("_", " ")
 
 
+def _abbreviation(title: str) -> str:
+    """"Gesetz über Personalausweise ... (PAuswG)" → "PAuswG"."""
+    m = re.search(r"\(([A-ZÄÖÜ][\w\- ]{1,15})\)\s*$", title)
+    return m.group(1) if m else ""
+
+
 @contextmanager
 def writer_lock(folder: Path) -> Iterator[None]:
     """One ingest at a time per index folder (CLI and API share it)."""
@@ -122,7 +123,7 @@ def writer_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, max_words: int, overlap: int):
+def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, sizes: ChunkSizes):
     """Extract, clean and chunk one file. Raises ExtractionError with a German reason."""
     extracted = extract(sf.path)
     pages = clean_pages(extracted.pages, extracted.paginated)
@@ -134,7 +135,7 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
                 pages[i] = ""
     if not any(is_usable(p, min_words=1) for p in pages):
         raise ExtractionError("Kein verwertbarer Text gefunden (nur Zeichensalat oder Bilder)")
-    chunks = chunk_document(pages, extracted.kind, extracted.paginated, max_words, overlap)
+    chunks = chunk_document(pages, extracted.kind, extracted.paginated, sizes)
     if not chunks:
         raise ExtractionError("Kein verwertbarer Text gefunden")
     title = _title(extracted, pages, sf.path)
@@ -151,6 +152,7 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
         stored_file=store.store_file(sf.path, sha),
         ingested_at=now_iso(),
         problems="; ".join(problems),
+        abbr=extracted.abbr or _abbreviation(title),
     )
     return doc, chunks
 
@@ -160,8 +162,7 @@ def ingest(
     store: IndexStore,
     embedder: Embedder,
     collection: str = "default",
-    max_words: int = 200,
-    overlap: int = 30,
+    sizes: ChunkSizes = ChunkSizes(),
     progress: bool | None = None,
 ) -> IngestReport:
     """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
@@ -198,7 +199,7 @@ def ingest(
                 report.unchanged += 1
                 continue
             try:
-                doc, chunks = prepare_document(sf, sha, collection, store, max_words, overlap)
+                doc, chunks = prepare_document(sf, sha, collection, store, sizes)
             except ExtractionError as exc:
                 reason = str(exc)
                 if existing is not None:
@@ -209,17 +210,27 @@ def ingest(
                 logger.exception("Unerwarteter Fehler bei %s", sf.path)
                 report.failed.append(Failure(label, f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {exc})"))
                 continue
-            texts = [embed_text(doc.title, c) for c in chunks]
-            hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
-            cached = store.cached_vectors(hashes, embedder.id)
-            todo = [i for i, h in enumerate(hashes) if h not in cached]
+            # each piece is embedded with the document title and heading path in front
+            texts = {}
+            for c in chunks:
+                for piece in c.pieces:
+                    text = context_text(doc.title, c.section, piece)
+                    texts[hashlib.sha256(text.encode()).hexdigest()] = text
+            cached = store.cached_vectors(list(texts), embedder.id)
+            todo = [h for h in texts if h not in cached]
             if todo:
-                vectors = embedder.embed_passages([texts[i] for i in todo], progress=progress)
-                fresh = {hashes[i]: v for i, v in zip(todo, vectors)}
+                vectors = embedder.embed_passages([texts[h] for h in todo], progress=progress)
+                fresh = dict(zip(todo, vectors))
                 store.cache_vectors(fresh, embedder.id)
                 cached.update(fresh)
                 report.chunks += len(fresh)
-            records = [ChunkRecord(c.text, c.section, c.page, h, cached[h]) for c, h in zip(chunks, hashes)]
+
+            def piece_record(section: str, piece: str) -> PieceRecord:
+                h = hashlib.sha256(context_text(doc.title, section, piece).encode()).hexdigest()
+                return PieceRecord(h, cached[h])
+
+            records = [ChunkRecord(c.text, c.section, c.page, [piece_record(c.section, p) for p in c.pieces])
+                       for c in chunks]
             pending.append((doc, records, existing is None))
             if len(pending) >= APPLY_EVERY:
                 flush()

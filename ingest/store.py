@@ -1,12 +1,12 @@
 """Step 5: the index folder — SQLite for documents, chunks and cached embeddings,
-FAISS for the vectors of the current chunks.
+FAISS for the vectors of the current chunks, a BM25 index for their words.
 
 Crash safety: SQLite is the source of truth and changes in one transaction.
-The FAISS index is written first to a new generation file
-(`vectors-<generation>.faiss`); the SQLite commit that switches `generation`
-makes it current. A crash before the commit leaves the previous generation in
-force; an orphan file is overwritten next time. If the FAISS file for the
-current generation is missing or unreadable, it is rebuilt from SQLite.
+The FAISS and BM25 indexes are written first under a new generation number
+(`vectors-<generation>.faiss`, `lexical-<generation>/`); the SQLite commit that
+switches `generation` makes them current. A crash before the commit leaves the
+previous generation in force; orphans are overwritten next time. If a file of
+the current generation is missing or unreadable, it is rebuilt from SQLite.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ingest.chunk import context_text
+from ingest.lexical import LexicalIndex
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,18 +40,26 @@ CREATE TABLE IF NOT EXISTS documents (
     stored_file TEXT NOT NULL,     -- copy of the original inside the index folder
     ingested_at TEXT NOT NULL,
     problems TEXT NOT NULL DEFAULT '',
+    abbr TEXT NOT NULL DEFAULT '',  -- short name for citations ("PAuswG")
     UNIQUE (root, source)
 );
+-- passages as the reader sees them (and the lexical index reads them)
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     ord INTEGER NOT NULL,
     text TEXT NOT NULL,
     section TEXT NOT NULL,
-    page INTEGER,
-    embed_hash TEXT NOT NULL
+    page INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- the smaller pieces of a passage that are embedded; their ids are the FAISS ids
+CREATE TABLE IF NOT EXISTS pieces (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    embed_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pieces_chunk ON pieces(chunk_id);
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -60,13 +71,25 @@ CREATE TABLE IF NOT EXISTS embeddings (
 DB_NAME = "amtswissen.sqlite"
 
 
+class IndexFormatError(RuntimeError):
+    pass
+
+
+SCHEMA_VERSION = "2"
+
+
+@dataclass
+class PieceRecord:
+    embed_hash: str
+    vector: np.ndarray
+
+
 @dataclass
 class ChunkRecord:
     text: str
     section: str
     page: int | None
-    embed_hash: str
-    vector: np.ndarray
+    pieces: list[PieceRecord]
 
 
 @dataclass
@@ -83,6 +106,7 @@ class DocumentRecord:
     stored_file: str
     ingested_at: str
     problems: str = ""
+    abbr: str = ""
 
 
 def document_id(root: str, source: str) -> str:
@@ -107,8 +131,25 @@ class IndexStore:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        version = self._existing_schema_version()
+        if version not in (None, SCHEMA_VERSION):
+            self.db.close()
+            raise IndexFormatError(
+                f"Der Index in {self.folder} hat ein älteres Format ({version}); bitte den Ordner löschen "
+                "und neu einlesen (`amtswissen ingest ...`)."
+            )
         self.db.executescript(SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         self.db.commit()
+
+    def _existing_schema_version(self) -> str | None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row:
+            return row[0]
+        return "1" if "documents" in tables else None
 
     def close(self) -> None:
         self.db.close()
@@ -133,6 +174,23 @@ class IndexStore:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
+
+    def chunks_of_pieces(self, piece_ids: list[int]) -> dict[int, int]:
+        """piece id → passage (chunk) id."""
+        if not piece_ids:
+            return {}
+        marks = ",".join("?" * len(piece_ids))
+        rows = self.db.execute(f"SELECT id, chunk_id FROM pieces WHERE id IN ({marks})", [int(i) for i in piece_ids])
+        return {r[0]: r[1] for r in rows}
+
+    def pieces_of_chunks(self, chunk_ids: list[int]) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        if not chunk_ids:
+            return out
+        marks = ",".join("?" * len(chunk_ids))
+        for r in self.db.execute(f"SELECT id, chunk_id FROM pieces WHERE chunk_id IN ({marks})", [int(i) for i in chunk_ids]):
+            out.setdefault(r[1], []).append(r[0])
+        return out
 
     def chunks_by_ids(self, ids: list[int]) -> dict[int, sqlite3.Row]:
         if not ids:
@@ -166,6 +224,24 @@ class IndexStore:
         self.db.commit()
 
     # --- FAISS -------------------------------------------------------------------
+    def lexical_path(self, generation: int) -> Path:
+        return self.folder / f"lexical-{generation}"
+
+    def _lexical_rows(self) -> list[tuple[int, str]]:
+        rows = self.db.execute(
+            "SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
+        )
+        return [(r[0], context_text(r[1], r[2], r[3])) for r in rows]
+
+    def load_lexical(self) -> LexicalIndex:
+        path = self.lexical_path(self.generation)
+        if path.exists():
+            try:
+                return LexicalIndex.load(path)
+            except (OSError, ValueError, KeyError):
+                pass
+        return LexicalIndex.build(self._lexical_rows())
+
     def faiss_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
 
@@ -184,7 +260,7 @@ class IndexStore:
         model = self.meta("model", "")
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim or 1))
         rows = self.db.execute(
-            "SELECT c.id, e.vector FROM chunks c JOIN embeddings e ON e.hash = c.embed_hash AND e.model = ?", (model,)
+            "SELECT p.id, e.vector FROM pieces p JOIN embeddings e ON e.hash = p.embed_hash AND e.model = ?", (model,)
         ).fetchall()
         if rows and dim:
             ids = np.array([r["id"] for r in rows], dtype=np.int64)
@@ -222,28 +298,31 @@ class IndexStore:
             db.execute("BEGIN IMMEDIATE")
             old_ids: list[int] = []
             for doc_id in removals + [d.id for d, _ in upserts]:
-                old_ids += [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-                db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                old_ids += [r[0] for r in db.execute(
+                    "SELECT p.id FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?", (doc_id,))]
+                db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))  # cascades to chunks and pieces
             new_ids, new_vecs = [], []
             for doc, chunks in upserts:
                 db.execute(
                     """INSERT INTO documents (id, root, source, collection, title, kind, sha256, size, pages,
-                       stored_file, ingested_at, problems) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       stored_file, ingested_at, problems, abbr) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (doc.id, doc.root, doc.source, doc.collection, doc.title, doc.kind, doc.sha256, doc.size,
-                     doc.pages, doc.stored_file, doc.ingested_at, doc.problems),
+                     doc.pages, doc.stored_file, doc.ingested_at, doc.problems, doc.abbr),
                 )
                 for ord_, c in enumerate(chunks):
-                    cur = db.execute(
-                        "INSERT INTO chunks (doc_id, ord, text, section, page, embed_hash) VALUES (?,?,?,?,?,?)",
-                        (doc.id, ord_, c.text, c.section, c.page, c.embed_hash),
-                    )
-                    db.execute(
-                        "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?,?,?)",
-                        (c.embed_hash, model, np.asarray(c.vector, dtype=np.float32).tobytes()),
-                    )
-                    new_ids.append(cur.lastrowid)
-                    new_vecs.append(c.vector)
+                    chunk_id = db.execute(
+                        "INSERT INTO chunks (doc_id, ord, text, section, page) VALUES (?,?,?,?,?)",
+                        (doc.id, ord_, c.text, c.section, c.page),
+                    ).lastrowid
+                    for piece in c.pieces:
+                        cur = db.execute("INSERT INTO pieces (chunk_id, embed_hash) VALUES (?, ?)",
+                                         (chunk_id, piece.embed_hash))
+                        db.execute(
+                            "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?,?,?)",
+                            (piece.embed_hash, model, np.asarray(piece.vector, dtype=np.float32).tobytes()),
+                        )
+                        new_ids.append(cur.lastrowid)
+                        new_vecs.append(piece.vector)
             if old_ids:
                 index.remove_ids(np.array(old_ids, dtype=np.int64))
             if new_ids:
@@ -252,6 +331,9 @@ class IndexStore:
             tmp = self.faiss_path(generation).with_suffix(".tmp")
             faiss.write_index(index, str(tmp))
             os.replace(tmp, self.faiss_path(generation))
+            # Rebuilt over all chunks (this connection sees its own uncommitted rows):
+            # the compound vocabulary and BM25 statistics depend on the whole corpus.
+            LexicalIndex.build(self._lexical_rows()).save(self.lexical_path(generation))
             for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             db.commit()
@@ -261,11 +343,14 @@ class IndexStore:
         self._drop_old_generations(generation)
 
     def _drop_old_generations(self, current: int) -> None:
-        # Keep the previous file: a reader may have read the old generation number a moment ago.
-        for path in self.folder.glob("vectors-*.faiss"):
+        # Keep the previous generation: a reader may have read its number a moment ago.
+        for path in [*self.folder.glob("vectors-*.faiss"), *self.folder.glob("lexical-*")]:
             try:
-                gen = int(path.stem.split("-")[1])
+                gen = int(path.name.split("-")[1].split(".")[0])
             except ValueError:
                 continue
             if gen < current - 1 or gen > current:
-                path.unlink(missing_ok=True)
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)

@@ -15,13 +15,14 @@ from fastapi.templating import Jinja2Templates
 from amtswissen.settings import Settings, get_settings
 from models.embedder import Embedder
 from service.schemas import Health, SearchResponse
-from service.search import Searcher
+from service.search import Mode, Searcher
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 QueryText = Annotated[str, Query(min_length=1, max_length=1000, description="Die Frage, in Alltagssprache")]
 TopK = Annotated[int, Query(ge=1, le=100, description="Anzahl der Treffer")]
+SearchMode = Annotated[Mode | None, Query(description="hybrid (Standard), dense oder lexical")]
 
 
 def get_searcher(request: Request) -> Searcher:
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         model = embedder or Embedder(settings.model, settings.embed_batch_size)
-        app.state.searcher = Searcher(settings.index, model)
+        app.state.searcher = Searcher(settings, model)
         yield
         app.state.searcher.store.close()
 
@@ -50,10 +51,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/api/search", response_model=SearchResponse, tags=["Suche"])
-    def api_search(searcher: SearcherDep, q: QueryText, k: TopK = 10) -> SearchResponse:
+    def api_search(searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None) -> SearchResponse:
         if not q.strip():
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
-        return searcher.search(q, k)
+        return searcher.search(q, k, mode)
 
     @app.get("/api/health", response_model=Health, tags=["Betrieb"])
     def health(searcher: SearcherDep) -> Health:

@@ -1,18 +1,34 @@
-"""Question → passages. The one search function behind the API, the web page, the CLI and eval."""
+"""Question → passages. The one search function behind the API, the web page, the CLI and eval.
+
+hybrid (default): dense (e5 on FAISS) and lexical (BM25 on German-analysed
+text) candidates, fused; passages of a section the question cites ("§ 17 BMG")
+are boosted; an optional cross-encoder reorders the top.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import faiss
 import numpy as np
 
+from amtswissen.settings import Settings
+from ingest.lexical import LexicalIndex
 from ingest.store import IndexStore
 from models.embedder import Embedder
+from service.fusion import reciprocal_rank, weighted_sum
 from service.highlight import best_sentences
+from service.query import Citation, ParsedQuery, QueryParser, Synonyms, section_pattern
+from service.rerank import Reranker
 from service.schemas import DocumentRef, SearchResponse, SearchResult
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 
 
 def document_url(doc_id: str, kind: str, page: int | None) -> str:
@@ -22,29 +38,41 @@ def document_url(doc_id: str, kind: str, page: int | None) -> str:
     return url
 
 
+@dataclass
+class _Generation:
+    number: int
+    vectors: faiss.Index
+    lexical: LexicalIndex
+
+
 class Searcher:
     """Searches one index folder and follows it: after an ingest (by the CLI or
     the API) the next query sees the new generation, without a restart."""
 
-    def __init__(self, index_folder: Path, embedder: Embedder):
-        self.index_folder = Path(index_folder)
+    def __init__(self, settings: Settings, embedder: Embedder, reranker: Reranker | None = None):
+        self.settings = settings
+        self.index_folder = Path(settings.index)
         self.embedder = embedder
         self.store = IndexStore(self.index_folder, create=True)
-        self._lock = threading.Lock()  # guards reloading
+        self.parser = QueryParser(Synonyms(settings.synonyms))
+        self.reranker = reranker if reranker is not None else Reranker.from_settings(settings)
+        self._reload_lock = threading.Lock()
         self._db_lock = threading.Lock()  # one SQLite connection, shared by the server's threads
-        self._generation = -1
-        self._faiss: faiss.Index | None = None
+        self._gen: _Generation | None = None
 
-    def _current(self) -> faiss.Index:
+    # --- index generations --------------------------------------------------------
+    def _current(self) -> _Generation:
         with self._db_lock:
-            generation = self.store.generation
-        if generation != self._generation or self._faiss is None:
-            with self._lock:
-                if generation != self._generation or self._faiss is None:
+            number = self.store.generation
+        gen = self._gen
+        if gen is None or gen.number != number:
+            with self._reload_lock:
+                gen = self._gen
+                if gen is None or gen.number != number:
                     with self._db_lock:
-                        self._faiss = self.store.load_faiss()
-                    self._generation = generation
-        return self._faiss
+                        gen = _Generation(number, self.store.load_faiss(), self.store.load_lexical())
+                    self._gen = gen
+        return gen
 
     def counts(self) -> tuple[int, int]:
         with self._db_lock:
@@ -54,37 +82,118 @@ class Searcher:
         with self._db_lock:
             return self.store.document(doc_id)
 
-    def search(self, query: str, k: int = 10) -> SearchResponse:
+    # --- retrieval ------------------------------------------------------------------
+    def _dense(self, gen: _Generation, parsed: ParsedQuery, n: int) -> tuple[dict[int, float], np.ndarray | None]:
+        """Passages by their best-matching piece (cosine)."""
+        if gen.vectors.ntotal == 0:
+            return {}, None
+        vector = self.embedder.embed_query(parsed.dense_text).astype(np.float32)
+        if vector.shape[0] != gen.vectors.d:
+            return {}, None
+        scores, ids = gen.vectors.search(vector.reshape(1, -1), min(n, gen.vectors.ntotal))
+        hits = [(int(i), float(sc)) for sc, i in zip(scores[0], ids[0]) if i >= 0]
+        with self._db_lock:
+            owner = self.store.chunks_of_pieces([i for i, _ in hits])
+        passages: dict[int, float] = {}
+        for piece_id, score in hits:
+            chunk_id = owner.get(piece_id)
+            if chunk_id is not None and score > passages.get(chunk_id, -1.0):
+                passages[chunk_id] = score
+        return passages, vector
+
+    def _dense_exact(self, gen: _Generation, vector: np.ndarray, chunk_ids: set[int]) -> dict[int, float]:
+        """Cosine of passages the dense search did not return, from their stored piece vectors."""
+        with self._db_lock:
+            pieces = self.store.pieces_of_chunks(sorted(chunk_ids))
+        out = {}
+        for chunk_id, piece_ids in pieces.items():
+            try:
+                out[chunk_id] = max(float(gen.vectors.reconstruct(p) @ vector) for p in piece_ids)
+            except RuntimeError:
+                continue
+        return out
+
+    def _cited(self, citations: list[Citation]) -> set[int]:
+        ids: set[int] = set()
+        for c in citations:
+            marker = "Art" if c.kind == "Art" else "§"
+            pattern = section_pattern(c)
+            sql = "SELECT c.id, c.section, d.abbr, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.section LIKE ?"
+            with self._db_lock:
+                rows = self.store.db.execute(sql, (f"%{marker}%{c.number}%",)).fetchall()
+            for r in rows:
+                if not pattern.search(r["section"]):
+                    continue
+                if c.abbr and c.abbr.casefold() != (r["abbr"] or "").casefold() and not re.search(
+                    rf"\({re.escape(c.abbr)}\)", r["title"], re.I
+                ):
+                    continue
+                ids.add(int(r["id"]))
+        return ids
+
+    def _rank(self, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int) -> list[tuple[int, float]]:
+        s = self.settings
+        if mode == "lexical":
+            return [(h.chunk_id, h.score) for h in gen.lexical.search(parsed.terms, n)]
+        # pieces outnumber passages: ask FAISS for more to fill the candidate list
+        dense, vector = self._dense(gen, parsed, 3 * s.candidates)
+        if mode == "dense":
+            return sorted(dense.items(), key=lambda x: -x[1])[:n]
+        lex_scores = gen.lexical.scores(parsed.terms)
+        lexical = {h.chunk_id: h.score for h in gen.lexical.top(lex_scores, s.candidates)}
+        cited = self._cited(parsed.citations)
+        if s.fusion == "rrf":
+            lists = [sorted(dense, key=dense.get, reverse=True), sorted(lexical, key=lexical.get, reverse=True)]
+            weights = [1.0, s.lexical_weight / 0.3 if s.lexical_weight else 0.0]
+            if cited:
+                lists.append(sorted(cited))
+                weights.append(2.0)
+            fused = reciprocal_rank(lists, weights)
+        else:
+            # exact scores for every candidate on both sides, so the sum compares like with like
+            candidates = set(dense) | set(lexical) | cited
+            if vector is not None:
+                dense.update(self._dense_exact(gen, vector, candidates - set(dense)))
+            for cid in candidates - set(lexical):
+                pos = gen.lexical.position(cid)
+                if pos is not None:
+                    lexical[cid] = float(lex_scores[pos])
+            fused = weighted_sum(dense, lexical, s.lexical_weight)
+            for cid in cited:
+                fused[cid] = fused.get(cid, 0.0) + s.citation_boost
+        return sorted(fused.items(), key=lambda x: -x[1])[:n]
+
+    def search(self, query: str, k: int = 10, mode: Mode | None = None) -> SearchResponse:
         started = time.perf_counter()
         query = query.strip()
-        index = self._current()
-        results: list[SearchResult] = []
-        if index.ntotal > 0:
-            vector = self.embedder.embed_query(query).reshape(1, -1).astype(np.float32)
-            if vector.shape[1] == index.d:
-                scores, ids = index.search(vector, min(k, index.ntotal))
-                with self._db_lock:
-                    rows = self.store.chunks_by_ids([int(i) for i in ids[0] if i >= 0])
-                for score, chunk_id in zip(scores[0], ids[0]):
-                    row = rows.get(int(chunk_id))
-                    if row is None:  # removed between FAISS load and lookup
-                        continue
-                    results.append(
-                        SearchResult(
-                            rank=len(results) + 1,
-                            score=round(float(score), 4),
-                            text=row["text"],
-                            highlight=best_sentences(query, row["text"]),
-                            section=row["section"],
-                            page=row["page"],
-                            document=DocumentRef(
-                                id=row["doc_id"],
-                                title=row["title"],
-                                source=row["source"],
-                                collection=row["collection"],
-                                url=document_url(row["doc_id"], row["kind"], row["page"]),
-                            ),
-                        )
-                    )
+        mode = mode or self.settings.search_mode
+        gen = self._current()
+        parsed = self.parser.parse(query, gen.lexical)
+        ranked = self._rank(gen, parsed, mode, max(k, self.settings.rerank_top if self.reranker else k))
+        with self._db_lock:
+            rows = self.store.chunks_by_ids([cid for cid, _ in ranked])
+        ranked = [(cid, score) for cid, score in ranked if cid in rows]  # removed meanwhile
+        if self.reranker and ranked:
+            ranked = self.reranker.rerank(query, ranked, {cid: rows[cid]["text"] for cid, _ in ranked})
+        results = []
+        for cid, score in ranked[:k]:
+            row = rows[cid]
+            results.append(
+                SearchResult(
+                    rank=len(results) + 1,
+                    score=round(float(score), 4),
+                    text=row["text"],
+                    highlight=best_sentences(query + " " + " ".join(parsed.expansions), row["text"]),
+                    section=row["section"],
+                    page=row["page"],
+                    document=DocumentRef(
+                        id=row["doc_id"],
+                        title=row["title"],
+                        source=row["source"],
+                        collection=row["collection"],
+                        url=document_url(row["doc_id"], row["kind"], row["page"]),
+                    ),
+                )
+            )
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=query, took_ms=round(took, 1), results=results)

@@ -1,14 +1,14 @@
 from pathlib import Path
 
-from ingest.chunk import chunk_document
+from ingest.chunk import ChunkSizes, chunk_document
 from ingest.clean import clean_pages
 from ingest.extract import extract
 from tests.conftest import LAWS, MELDESCHEIN
 
 
-def _chunks(path: Path, max_words=200):
+def _chunks(path: Path, sizes=ChunkSizes()):
     e = extract(path)
-    return chunk_document(clean_pages(e.pages, e.paginated), e.kind, e.paginated, max_words, 30)
+    return chunk_document(clean_pages(e.pages, e.paginated), e.kind, e.paginated, sizes)
 
 
 def test_markdown_law_chunks_by_paragraph_with_heading_path():
@@ -23,8 +23,12 @@ def test_markdown_law_chunks_by_paragraph_with_heading_path():
 
 
 def test_chunks_respect_length_and_never_mix_sections():
-    chunks = _chunks(LAWS / "pauswg.md", max_words=120)
-    assert max(len(c.text.split()) for c in chunks) <= 120
+    chunks = _chunks(LAWS / "pauswg.md", ChunkSizes(passage=150, piece=60, overlap=10))
+    assert max(len(c.text.split()) for c in chunks) <= 150
+    assert max(len(p.split()) for c in chunks for p in c.pieces) <= 60
+    # pieces cover their passage: every sentence of the passage is in some piece
+    for c in chunks:
+        assert all(any(s in p for p in c.pieces) for s in c.text.split("\n\n") if len(s.split()) <= 60)
     paragraph_one = [c for c in chunks if "§ 1 Ausweispflicht" in c.section]
     assert all("§ 2" not in c.section for c in paragraph_one)
     # 43 § headings in PAuswG, one of them \"(weggefallen)\" without text

@@ -4,7 +4,7 @@ import faiss
 import numpy as np
 import pytest
 
-from ingest.store import ChunkRecord, DocumentRecord, IndexStore, document_id, now_iso
+from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 
 
 def _doc(root, source, sha="a" * 64):
@@ -14,7 +14,12 @@ def _doc(root, source, sha="a" * 64):
 
 def _chunk(text, vec):
     v = np.asarray(vec, dtype=np.float32)
-    return ChunkRecord(text, "§ 1", None, text, v / np.linalg.norm(v))
+    return ChunkRecord(text, "§ 1", None, [PieceRecord(text, v / np.linalg.norm(v))])
+
+
+def _texts(store, piece_ids):
+    owners = store.chunks_of_pieces([int(i) for i in piece_ids])
+    return {r["text"] for r in store.chunks_by_ids(list(owners.values())).values()}
 
 
 def test_apply_replace_remove_roundtrip(tmp_path):
@@ -25,14 +30,13 @@ def test_apply_replace_remove_roundtrip(tmp_path):
     index = store.load_faiss()
     assert index.ntotal == 3
     _, ids = index.search(np.array([[0, 0, 1]], dtype=np.float32), 1)
-    assert store.chunks_by_ids([int(ids[0][0])])[int(ids[0][0])]["text"] == "gamma"
+    assert _texts(store, ids[0]) == {"gamma"}
 
     # replace a: its old chunks leave FAISS and SQLite, b keeps its id
     store.apply([(_doc("/r", "a.md", sha="b" * 64), [_chunk("delta", [1, 1, 0])])], [], "m", 3)
     assert store.counts() == (2, 2)
     index = store.load_faiss()  # keep a reference: id_map lives inside the index object
-    texts = {r["text"] for r in store.chunks_by_ids(list(faiss.vector_to_array(index.id_map))).values()}
-    assert texts == {"delta", "gamma"}
+    assert _texts(store, faiss.vector_to_array(index.id_map)) == {"delta", "gamma"}
 
     store.apply([], [b.id], "m", 3)
     assert store.counts() == (1, 1)

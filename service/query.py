@@ -1,0 +1,158 @@
+"""Query understanding: what the staff member typed → what the indexes look for.
+
+- German analysis with the index's own compound splitter ("Wohnsitzanmeldung"
+  → wohnsitz, anmeldung),
+- synonyms and abbreviations of administrative German from an editable list
+  (Perso → Personalausweis), added with a lower weight,
+- typo tolerance for rare words (corrected against the index vocabulary),
+- citations ("§ 17 BMG", "§17 Abs. 2", "Paragraph 6 PAuswG", "Art. 3").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from ingest.analyze import fold, is_stopword, stem, tokenize
+from ingest.lexical import LexicalIndex
+
+EXPANSION_WEIGHT = 0.6
+CORRECTION_WEIGHT = 0.5
+COMPOUND_PART_WEIGHT = 0.6
+
+_CITATION = re.compile(
+    r"(?P<kind>§§?|paragraph|paragraf|par\.|art\.|artikel)\s*(?P<num>\d+(?:\s?(?-i:[a-z])(?![A-Za-zÄÖÜäöüß]))?)(?![\d])"
+    r"(?:\s*(?:abs\.?|absatz)\s*\d+)?(?:\s*(?:s\.|satz)\s*\d+)?(?:\s*(?:nr\.?|nummer)\s*\d+)?"
+    r"(?:\s+(?:des\s+|der\s+|im\s+|aus\s+dem\s+)?(?P<abbr>[A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*[A-Z][A-Za-zÄÖÜäöüß]*))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    kind: str  # "§" or "Art"
+    number: str  # "17", "23a"
+    abbr: str | None  # "BMG"
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    dense_text: str  # what the embedding model reads
+    terms: dict[str, float]  # lexical terms with weights
+    citations: list[Citation] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+    expansions: list[str] = field(default_factory=list)
+
+
+def parse_citations(text: str) -> list[Citation]:
+    out = []
+    for m in _CITATION.finditer(text):
+        kind = "Art" if m.group("kind").lower().startswith("art") else "§"
+        abbr = m.group("abbr")
+        # "§ 17 Abs. 2 Satz" leaves a plain word behind; only short names in capitals are law abbreviations.
+        if abbr and (len(abbr) > 12 or sum(c.isupper() for c in abbr) < 2):
+            abbr = None
+        out.append(Citation(kind, m.group("num").replace(" ", "").lower(), abbr))
+    return out
+
+
+def section_pattern(c: Citation) -> re.Pattern:
+    """Matches the heading of the cited section inside a heading path."""
+    number = re.escape(c.number)
+    if c.kind == "Art":
+        return re.compile(rf"(^|> )(Art\.?|Artikel)\s*{number}(?![\da-z])", re.I)
+    return re.compile(rf"(^|> )§\s*{number}(?![\da-z])", re.I)
+
+
+class Synonyms:
+    """The editable list (data/synonyme.txt); re-read when the file changes."""
+
+    def __init__(self, path: Path | None):
+        self.path = Path(path) if path else None
+        self._mtime: float | None = None
+        self.rules: list[tuple[tuple[str, ...], list[str]]] = []
+
+    def _load(self) -> None:
+        if self.path is None or not self.path.exists():
+            self.rules = []
+            return
+        mtime = self.path.stat().st_mtime
+        if mtime == self._mtime:
+            return
+        rules = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "=" not in line:
+                continue
+            left, right = line.split("=", 1)
+            keys = tuple(stem(fold(w)) for w in tokenize(left))
+            targets = [t.strip() for t in right.split(",") if t.strip()]
+            if keys and targets:
+                rules.append((keys, targets))
+        self.rules, self._mtime = rules, mtime
+
+    def expansions(self, question_stems: set[str]) -> list[str]:
+        self._load()
+        out: list[str] = []
+        for keys, targets in self.rules:
+            if all(k in question_stems for k in keys):
+                out += [t for t in targets if t not in out]
+        return out
+
+
+class QueryParser:
+    def __init__(self, synonyms: Synonyms):
+        self.synonyms = synonyms
+
+    def correct(self, term: str, lexical: LexicalIndex) -> str | None:
+        """Nearest index term for an unknown word: one edit from six letters, two from ten.
+        Short words are left alone: too many real words lie one edit apart."""
+        if len(term) < 6 or not term.isalpha():
+            return None
+        vocab = lexical.terms
+        if term in vocab:
+            return None
+        limit = 1 if len(term) < 10 else 2
+        choices = process.extract(term, list(vocab), scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
+        if not choices:
+            return None
+        # the most common of the closest terms
+        best = min(choices, key=lambda c: (c[1], -int(lexical.term_df[vocab[c[0]]])))
+        return best[0]
+
+    def parse(self, text: str, lexical: LexicalIndex) -> ParsedQuery:
+        terms: dict[str, float] = {}
+        corrections: dict[str, str] = {}
+        analyzer = lexical.analyzer
+
+        def add(term: str, weight: float) -> None:
+            terms[term] = max(terms.get(term, 0.0), weight)
+
+        for token in tokenize(text):
+            word_terms = analyzer.word_terms(token)
+            if not word_terms:
+                continue
+            whole, parts = word_terms[0], word_terms[1:]
+            if whole in lexical.terms or not parts:
+                add(whole, 1.0)
+                fixed = self.correct(whole, lexical)
+                if fixed:
+                    corrections[token] = fixed
+                    add(fixed, CORRECTION_WEIGHT)
+            for p in parts:
+                # an unknown compound is carried by its parts
+                add(p, COMPOUND_PART_WEIGHT if whole in lexical.terms else 1.0)
+
+        stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(fold(t))}
+        expansions = self.synonyms.expansions(stems | set(terms))
+        for phrase in expansions:
+            for t in analyzer.terms(phrase):
+                add(t, EXPANSION_WEIGHT)
+        dense_text = text if not expansions else f"{text} ({', '.join(expansions)})"
+        return ParsedQuery(text, dense_text, terms, parse_citations(text), corrections, expansions)
+
