@@ -197,7 +197,7 @@ class IndexStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.source, d.collection, d.kind
+            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.abbr, d.source, d.collection, d.kind
                 FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
             [int(i) for i in ids],
         ).fetchall()

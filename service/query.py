@@ -96,12 +96,15 @@ class Synonyms:
                 rules.append((keys, targets))
         self.rules, self._mtime = rules, mtime
 
-    def expansions(self, question_stems: set[str]) -> list[str]:
+    def matches(self, question_stems: set[str]) -> list[tuple[tuple[str, ...], list[str]]]:
+        """The rules whose words all occur in the question: (their words, what they add)."""
         self._load()
+        return [(keys, targets) for keys, targets in self.rules if all(k in question_stems for k in keys)]
+
+    def expansions(self, question_stems: set[str]) -> list[str]:
         out: list[str] = []
-        for keys, targets in self.rules:
-            if all(k in question_stems for k in keys):
-                out += [t for t in targets if t not in out]
+        for _, targets in self.matches(question_stems):
+            out += [t for t in targets if t not in out]
         return out
 
 
@@ -149,10 +152,16 @@ class QueryParser:
                 add(p, COMPOUND_PART_WEIGHT if whole in lexical.terms else 1.0)
 
         stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(fold(t))}
-        expansions = self.synonyms.expansions(stems | set(terms))
-        for phrase in expansions:
-            for t in analyzer.terms(phrase):
-                add(t, EXPANSION_WEIGHT)
+        expansions: list[str] = []
+        for keys, targets in self.synonyms.matches(stems | set(terms)):
+            # A word the documents never use ("Perso") carries no signal of its own:
+            # its expansion stands in for it with full weight. Otherwise it only helps.
+            weight = 1.0 if not any(k in lexical.terms for k in keys) else EXPANSION_WEIGHT
+            for phrase in targets:
+                if phrase not in expansions:
+                    expansions.append(phrase)
+                for t in analyzer.terms(phrase):
+                    add(t, weight)
         dense_text = text if not expansions else f"{text} ({', '.join(expansions)})"
         return ParsedQuery(text, dense_text, terms, parse_citations(text), corrections, expansions)
 

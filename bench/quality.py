@@ -1,0 +1,138 @@
+"""Retrieval quality and latency, side by side in one run.
+
+    .venv/bin/python bench/quality.py [--laws-index DIR] [--xquad-index DIR]
+
+- dev questions (../shared/eval/dev.jsonl) over ../shared/corpus/laws plus the
+  Meldeschein PDF: Hit@1/5/10 and MRR@10 per mode (dense, lexical, hybrid);
+- XQuAD-de (../shared/eval/xquad-de): the 240 passages, text only (as MTEB),
+  each written to a file and ingested by the real pipeline; nDCG@10 per mode;
+- search latency p50/p95 per mode over the laws index (model loaded, warm).
+
+Index folders that already exist are reused (ingest skips unchanged files), so
+a second run only measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from amtswissen.settings import Settings  # noqa: E402
+from ingest.pipeline import ingest  # noqa: E402
+from ingest.store import IndexStore  # noqa: E402
+from models.embedder import Embedder  # noqa: E402
+from service.evaluate import evaluate, load_questions  # noqa: E402
+from service.search import MODES, Searcher  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+
+
+def build(index: Path, sources: list[Path], embedder: Embedder, settings: Settings) -> dict:
+    store = IndexStore(index)
+    try:
+        return ingest(sources, store, embedder, sizes=settings.chunk_sizes(), progress=False).to_dict()
+    finally:
+        store.close()
+
+
+def xquad_files(folder: Path) -> dict[str, str]:
+    """Write each passage to its own text file; returns file name → passage id."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for n, line in enumerate((SHARED / "eval/xquad-de/corpus.jsonl").read_text(encoding="utf-8").splitlines()):
+        doc = json.loads(line)
+        name = f"p{n:03d}.txt"
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != doc["text"]:
+            path.write_text(doc["text"], encoding="utf-8")
+        names[name] = doc["id"]
+    return names
+
+
+def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> float:
+    queries = [json.loads(line) for line in (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines()]
+    qrels = {}
+    for line in (SHARED / "eval/xquad-de/qrels.tsv").read_text().splitlines()[1:]:
+        qid, did, rel = line.split("\t")
+        if int(rel) > 0:
+            qrels[qid] = did
+    total = 0.0
+    for q in queries:
+        ranked: list[str] = []
+        for r in searcher.search(q["text"], 10, mode).results:
+            pid = names.get(Path(r.document.source).name)
+            if pid not in ranked:
+                ranked.append(pid)
+        if qrels[q["id"]] in ranked:
+            total += 1 / math.log2(ranked.index(qrels[q["id"]]) + 2)
+    return total / len(queries)
+
+
+def latency(searcher: Searcher, mode: str, questions: list[str]) -> tuple[float, float]:
+    searcher.search(questions[0], 10, mode)  # warm
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        searcher.search(q, 10, mode)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--laws-index", type=Path, default=ROOT / "data" / "bench-laws-index")
+    parser.add_argument("--xquad-index", type=Path, default=ROOT / "data" / "bench-xquad-index")
+    parser.add_argument("--skip-xquad", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    settings = Settings()
+    embedder = Embedder(settings.model, settings.embed_batch_size)
+
+    t = time.perf_counter()
+    report = build(args.laws_index, [SHARED / "corpus/laws", SHARED / "corpus/pdfs/de_meldeschein_hinweispflichten.pdf"],
+                   embedder, settings)
+    print(f"laws index: {report['added'] + report['updated']} ingested, {report['unchanged']} unchanged, "
+          f"{report['chunks']} pieces embedded, {time.perf_counter() - t:.0f} s")
+    questions = load_questions(SHARED / "eval/dev.jsonl")
+    laws = Searcher(settings.model_copy(update={"index": args.laws_index}), embedder)
+
+    rows = {}
+    for mode in MODES:
+        r = evaluate(questions, lambda q, k: laws.search(q, k, mode))
+        p50, p95 = latency(laws, mode, [q["question"] for q in questions])
+        rows[mode] = {"hit@1": r.hit_at[1], "hit@5": r.hit_at[5], "hit@10": r.hit_at[10], "mrr@10": r.mrr_at_10,
+                      "p50_ms": p50, "p95_ms": p95}
+
+    if not args.skip_xquad:
+        names = xquad_files(args.xquad_index.with_name(args.xquad_index.name + "-files"))
+        t = time.perf_counter()
+        report = build(args.xquad_index, [args.xquad_index.with_name(args.xquad_index.name + "-files")], embedder,
+                       settings)
+        print(f"xquad index: {report['added'] + report['updated']} ingested, {report['chunks']} pieces embedded, "
+              f"{time.perf_counter() - t:.0f} s")
+        xquad = Searcher(settings.model_copy(update={"index": args.xquad_index}), embedder)
+        for mode in MODES:
+            rows[mode]["xquad_ndcg@10"] = ndcg_at_10(xquad, mode, names)
+
+    print("\n| mode | dev Hit@1 | dev Hit@5 | dev Hit@10 | dev MRR@10 | XQuAD-de nDCG@10 | latency p50 | p95 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for mode, m in rows.items():
+        x = f"{m['xquad_ndcg@10']:.3f}" if "xquad_ndcg@10" in m else "–"
+        print(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} | {x} | "
+              f"{m['p50_ms']:.0f} ms | {m['p95_ms']:.0f} ms |")
+    print(f"\nsettings: fusion={settings.fusion}, lexical_weight={settings.lexical_weight}, "
+          f"passage/piece/overlap words={settings.passage_words}/{settings.piece_words}/{settings.overlap_words}")
+
+
+if __name__ == "__main__":
+    main()
