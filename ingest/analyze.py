@@ -68,11 +68,19 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def is_stopword(folded: str) -> bool:
-    return folded in _FOLDED_STOPWORDS
+def _digraph_spelling(word: str) -> str:
+    return word.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
 
 
+# Checked before umlaut folding: "ändern" must not become the stopword "andern".
+_STOPWORDS_CF = frozenset(STOPWORDS | {_digraph_spelling(w) for w in STOPWORDS})
+# Compound parts are folded words; a function word is never a part ("unter|schrift").
 _FOLDED_STOPWORDS = frozenset(unicodedata.normalize("NFKC", w).casefold().translate(_FOLD) for w in STOPWORDS)
+
+
+def is_stopword(word: str) -> bool:
+    """For a word as written (any case, with or without umlauts)."""
+    return unicodedata.normalize("NFKC", word).casefold() in _STOPWORDS_CF
 
 
 def word_counts(texts) -> Counter[str]:
@@ -85,6 +93,29 @@ def word_counts(texts) -> Counter[str]:
     return counts
 
 
+# Separable verb particles: "anzumelden" → "anmelden", "abgemeldet" → "abmeldet" (stem "abmeld").
+_PARTICLES = ("zuruck", "nach", "fest", "weg", "ein", "aus", "auf", "vor", "mit", "bei", "her", "hin", "an", "ab",
+              "um", "zu")
+
+
+def verb_variants(word: str) -> list[str]:
+    """Forms that share a stem with the infinitive: past participles ("gemeldet" →
+    "meldet") and zu-infinitives of separable verbs ("anzumelden" → "anmelden")."""
+    out = []
+    for p in _PARTICLES:
+        if word.startswith(p) and len(word) > len(p) + 5:
+            rest = word[len(p) :]
+            if rest.startswith("zu") and p != "zu":
+                out.append(p + rest[2:])
+            elif rest.startswith("ge"):
+                out.append(p + rest[2:])
+            break
+    if word.startswith("ge") and len(word) >= 7 and word.endswith(("t", "en")):
+        out.append(word[2:])
+    # "meldet" → "melden", "andert" → "andern": the infinitive's stem
+    return out + [v[:-2] + "en" if v.endswith("et") else v[:-1] + "en" for v in out if v.endswith("t")]
+
+
 class Analyzer:
     """Text → terms. Without a splitter, compounds stay whole.
 
@@ -94,6 +125,8 @@ class Analyzer:
 
     def __init__(self, splitter: CompoundSplitter | None = None):
         self.splitter = splitter
+        # stems the corpus knows: a verb variant is only added when it leads to one
+        self.known_stems = {stem(w) for w in splitter.freq} if splitter else set()
 
     def _expand(self, folded: str) -> list[str]:
         if self.splitter is None:
@@ -105,16 +138,23 @@ class Analyzer:
 
     def word_terms(self, token: str) -> list[str]:
         """Terms of one token: the word, its compound parts, and for "Melde-Register" also the joined word."""
-        pieces = [fold(p) for p in token.split("-") if p]
-        words = list(pieces)
-        if len(pieces) > 1:
-            words.append("".join(pieces))
+        # Participles are written in lower case; capitalised "Gericht" is a noun, not ge+richt.
+        verb_like = token[:1].islower()
+        raw = [p for p in token.split("-") if p]
+        if len(raw) > 1:
+            raw.append("".join(raw))
         terms = []
-        for w in words:
-            if is_stopword(w) or (len(w) < 2 and not w.isdigit()):
+        for r in raw:
+            w = fold(r)
+            if is_stopword(r) or (len(w) < 2 and not w.isdigit()):
                 continue
-            terms.append(stem(w))
+            own = stem(w)
+            terms.append(own)
             terms += [stem(p) for p in self._expand(w)]
+            for v in verb_variants(w) if verb_like else ():
+                sv = stem(v)
+                if sv != own and sv in self.known_stems and sv not in terms:
+                    terms.append(sv)
         return terms
 
     def terms(self, text: str) -> list[str]:

@@ -177,8 +177,12 @@ def ingest(
         pending: list[tuple[DocumentRecord, list[ChunkRecord], bool]] = []
         seen: dict[str, set[str]] = {root: set() for root in folder_roots}
 
-        def flush() -> None:
-            store.apply([(d, c) for d, c, _ in pending], [], embedder.id, embedder.dim)
+        def flush(removals: list[str] | None = None) -> None:
+            """Write the pending documents; the final call also removes and rebuilds BM25."""
+            final = removals is not None
+            if not pending and not final:
+                return
+            store.apply([(d, c) for d, c, _ in pending], removals or [], embedder.id, embedder.dim, lexical=final)
             for _, chunks, is_new in pending:
                 report.added += is_new
                 report.updated += not is_new
@@ -234,15 +238,14 @@ def ingest(
             pending.append((doc, records, existing is None))
             if len(pending) >= APPLY_EVERY:
                 flush()
-        flush()
 
-        removals = []
+        removals: list[str] = []
         for root, present in seen.items():
             for source, row in store.documents_under(root).items():
                 if source not in present:
                     removals.append(row["id"])
-        if removals:
-            store.apply([], removals, embedder.id, embedder.dim)
-            report.removed = len(removals)
+        if pending or removals or report.added or report.updated:
+            flush(removals)
+        report.removed = len(removals)
     report.seconds = time.perf_counter() - started
     return report

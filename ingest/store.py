@@ -286,9 +286,14 @@ class IndexStore:
         removals: list[str],
         model: str,
         dim: int,
+        lexical: bool = True,
     ) -> None:
-        """Replace/insert/remove documents atomically (SQLite and FAISS together)."""
-        if not upserts and not removals:
+        """Replace/insert/remove documents atomically (SQLite, FAISS and BM25 together).
+
+        `lexical=False` skips the BM25 rebuild for an intermediate batch of a long
+        ingest; a reader then builds it from SQLite if it needs it before the final batch.
+        """
+        if not upserts and not removals and not lexical:
             return
         index = self.load_faiss()
         if index.d != dim:
@@ -333,7 +338,8 @@ class IndexStore:
             os.replace(tmp, self.faiss_path(generation))
             # Rebuilt over all chunks (this connection sees its own uncommitted rows):
             # the compound vocabulary and BM25 statistics depend on the whole corpus.
-            LexicalIndex.build(self._lexical_rows()).save(self.lexical_path(generation))
+            if lexical:
+                LexicalIndex.build(self._lexical_rows()).save(self.lexical_path(generation))
             for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             db.commit()

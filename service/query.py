@@ -151,7 +151,7 @@ class QueryParser:
                 # an unknown compound is carried by its parts
                 add(p, COMPOUND_PART_WEIGHT if whole in lexical.terms else 1.0)
 
-        stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(fold(t))}
+        stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(t)}
         expansions: list[str] = []
         for keys, targets in self.synonyms.matches(stems | set(terms)):
             # A word the documents never use ("Perso") carries no signal of its own:

@@ -24,3 +24,18 @@ def test_compound_parts_added_with_a_splitter():
     query = set(a.terms("Wohnsitzanmeldung"))
     doc = set(a.terms("Anmeldung einer Wohnung"))
     assert analyze("Anmeldung")[0] in query & doc
+
+
+def test_participles_and_zu_infinitives_meet_the_infinitive():
+    vocab = {"melden": 9, "anmelden": 5, "meldet": 3, "gericht": 7, "richten": 2}
+    a = Analyzer(CompoundSplitter(vocab))
+    assert set(analyze("melden")) <= set(a.terms("gemeldet"))
+    assert set(analyze("anmelden")) <= set(a.terms("anzumelden"))
+    # a capitalised noun is not a participle: "Gericht" is not ge+richt
+    assert a.terms("Gericht") == analyze("Gericht")
+
+
+def test_stopwords_are_checked_before_umlaut_folding():
+    # "ändern" folds to "andern", which is also a form of the stopword "ander"
+    assert analyze("ändern") == analyze("Ändern") != []
+    assert analyze("für fuer über ueber") == []
