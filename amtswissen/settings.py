@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     fusion: Literal["linear", "rrf"] = "linear"
     lexical_weight: float = Field(0.3, ge=0, le=5, description="Weight of max-normalised BM25 next to the cosine")
     candidates: int = Field(100, ge=10, le=1000, description="Candidates per retriever before fusion")
+    named_document_boost: float = Field(0.15, ge=0, description="Added to passages of a law the question names (IFG)")
     citation_boost: float = Field(0.5, ge=0, description="Added to passages of a section the question cites")
     synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")
     reranker: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder (off if unset)")

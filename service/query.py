@@ -153,15 +153,22 @@ class QueryParser:
 
         stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(t)}
         expansions: list[str] = []
+        replacements: dict[str, str] = {}
         for keys, targets in self.synonyms.matches(stems | set(terms)):
             # A word the documents never use ("Perso") carries no signal of its own:
-            # its expansion stands in for it with full weight. Otherwise it only helps.
-            weight = 1.0 if not any(k in lexical.terms for k in keys) else EXPANSION_WEIGHT
+            # its expansion stands in for it with full weight, and the embedding
+            # model reads the official word in its place. Otherwise it only helps.
+            unknown = not any(k in lexical.terms for k in keys)
+            if unknown and len(keys) == 1:
+                replacements.setdefault(keys[0], targets[0])
             for phrase in targets:
                 if phrase not in expansions:
                     expansions.append(phrase)
                 for t in analyzer.terms(phrase):
-                    add(t, weight)
-        dense_text = text if not expansions else f"{text} ({', '.join(expansions)})"
+                    add(t, 1.0 if unknown else EXPANSION_WEIGHT)
+        dense_text = re.sub(r"\w+", lambda m: replacements.get(stem(fold(m.group())), m.group()), text)
+        extra = [e for e in expansions if e not in replacements.values()]
+        if extra:
+            dense_text = f"{dense_text} ({', '.join(extra)})"
         return ParsedQuery(text, dense_text, terms, parse_citations(text), corrections, expansions)
 

@@ -131,6 +131,15 @@ class Searcher:
                 ids.add(int(r["id"]))
         return ids
 
+    def _named_documents(self, parsed: ParsedQuery) -> set[str]:
+        """Documents the question names by their short name ("IFG-Anfrage", "nach dem BMG")."""
+        words = {w.casefold() for token in parsed.text.split() for w in re.findall(r"[A-Za-zÄÖÜäöüß]{2,}", token)}
+        with self._db_lock:
+            rows = self.store.db.execute("SELECT id, abbr FROM documents WHERE abbr != ''").fetchall()
+        # only short names written with capitals: "IFG", not a word that happens to be a title ("Pass")
+        capitals = {w.casefold() for w in re.findall(r"\b[A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*[A-ZÄÖÜ]\w*", parsed.text)}
+        return {r["id"] for r in rows if r["abbr"].casefold() in words and r["abbr"].casefold() in capitals}
+
     def _rank(self, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int) -> list[tuple[int, float]]:
         s = self.settings
         if mode == "lexical":
@@ -161,6 +170,13 @@ class Searcher:
             fused = weighted_sum(dense, lexical, s.lexical_weight)
             for cid in cited:
                 fused[cid] = fused.get(cid, 0.0) + s.citation_boost
+            named = self._named_documents(parsed)
+            if named:
+                with self._db_lock:
+                    rows = self.store.chunks_by_ids(list(fused))
+                for cid, row in rows.items():
+                    if row["doc_id"] in named:
+                        fused[cid] += s.named_document_boost
         return sorted(fused.items(), key=lambda x: -x[1])[:n]
 
     def search(self, query: str, k: int = 10, mode: Mode | None = None) -> SearchResponse:

@@ -40,11 +40,20 @@ def test_section_pattern_matches_the_heading_not_a_longer_number():
     assert not p.search("Abschnitt 2 > § 16 (weggefallen)")
 
 
-def test_synonyms_expand_colloquial_words(parser, lexical):
+def test_synonyms_stand_in_for_words_the_documents_never_use(parser, lexical):
+    assert "perso" not in lexical.terms
     parsed = parser.parse("Perso verloren", lexical)
     assert "Personalausweis" in parsed.expansions
-    assert parsed.terms[analyze("Personalausweis")[0]] < 1.0  # expansion weighs less than the question
-    assert "Personalausweis" in parsed.dense_text
+    assert parsed.terms[analyze("Personalausweis")[0]] == 1.0
+    assert parsed.dense_text.startswith("Personalausweis ")  # read in place of "Perso"
+
+
+def test_synonyms_of_known_words_only_add(parser, lexical):
+    assert analyze("Ausweis")[0] in lexical.terms
+    parsed = parser.parse("Ausweis abholen", lexical)
+    assert parsed.terms[analyze("Ausweis")[0]] == 1.0
+    assert parsed.terms[analyze("Personalausweis")[0]] < 1.0  # the expansion weighs less than the question
+    assert parsed.dense_text.startswith("Ausweis ") and "(Personalausweis)" in parsed.dense_text
 
 
 def test_synonym_list_is_reread_when_edited(tmp_path, lexical):
