@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             embedder,
             collection=args.collection or settings.default_collection,
             sizes=settings.chunk_sizes(),
+            by=f"cli:{getpass.getuser()}",
             progress=None if not args.json else False,
         )
     except IngestError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from models.embedder import Embedder
 logger = logging.getLogger(__name__)
 
 # Documents written per transaction: bounds memory and the work a crash can lose.
-APPLY_EVERY = 25
+APPLY_EVERY = int(os.environ.get("AMTSWISSEN_APPLY_EVERY", "25"))
 
 
 class IngestError(Exception):
@@ -47,6 +48,11 @@ class IngestReport:
     chunks: int = 0  # chunks embedded in this run (cache misses)
     chunks_written: int = 0  # chunks of added or updated documents
     seconds: float = 0.0
+    files: list[dict] = field(default_factory=list)  # per-file outcome, for the run history
+
+    def fail(self, source: str, reason: str) -> None:
+        self.failed.append(Failure(source, reason))
+        self.files.append({"source": source, "outcome": "failed", "problems": reason})
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -157,22 +163,46 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
     return doc, chunks
 
 
-def ingest(
-    sources: list[Path],
+def _embed_pieces(doc: DocumentRecord, chunks, store: IndexStore, embedder: Embedder, progress) -> tuple[list[ChunkRecord], int]:
+    """Vectors for every piece, from the cache where the same text was embedded before
+    (so editing one paragraph re-embeds only the pieces whose text changed)."""
+    texts: dict[str, str] = {}
+    hashes: list[list[str]] = []
+    for c in chunks:
+        row = []
+        for piece in c.pieces:
+            # each piece is embedded with the document title and heading path in front
+            text = context_text(doc.title, c.section, piece)
+            h = hashlib.sha256(text.encode()).hexdigest()
+            texts[h] = text
+            row.append(h)
+        hashes.append(row)
+    cached = store.cached_vectors(list(texts), embedder.id)
+    todo = [h for h in texts if h not in cached]
+    if todo:
+        fresh = dict(zip(todo, embedder.embed_passages([texts[h] for h in todo], progress=progress)))
+        store.cache_vectors(fresh, embedder.id)
+        cached.update(fresh)
+    records = [ChunkRecord(c.text, c.section, c.page, [PieceRecord(h, cached[h]) for h in row])
+               for c, row in zip(chunks, hashes)]
+    return records, len(todo)
+
+
+def sync(
+    files: list[SourceFile],
+    folder_roots: list[str],
     store: IndexStore,
     embedder: Embedder,
     collection: str = "default",
     sizes: ChunkSizes = ChunkSizes(),
     progress: bool | None = None,
+    by: str = "system",
+    report: IngestReport | None = None,
 ) -> IngestReport:
-    """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
+    """Bring the index in line with these files; documents under `folder_roots`
+    whose file is not among them are removed."""
     started = time.perf_counter()
-    report = IngestReport()
-    files, folder_roots, missing = discover(sources)
-    report.failed += missing
-    if not files and not folder_roots:
-        raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
-
+    report = report or IngestReport()
     with writer_lock(store.folder):
         pending: list[tuple[DocumentRecord, list[ChunkRecord], bool]] = []
         seen: dict[str, set[str]] = {root: set() for root in folder_roots}
@@ -182,21 +212,23 @@ def ingest(
             final = removals is not None
             if not pending and not final:
                 return
-            store.apply([(d, c) for d, c, _ in pending], removals or [], embedder.id, embedder.dim, lexical=final)
-            for _, chunks, is_new in pending:
+            store.apply([(d, c) for d, c, _ in pending], removals or [], embedder.id, embedder.dim,
+                        lexical=final, by=by)
+            for doc, chunks, is_new in pending:
                 report.added += is_new
                 report.updated += not is_new
                 report.chunks_written += len(chunks)
+                report.files.append({"source": doc.source, "outcome": "added" if is_new else "updated",
+                                     "problems": doc.problems})
             pending.clear()
 
         for sf in files:
             if sf.root in seen:
                 seen[sf.root].add(sf.source)
-            label = sf.source
             try:
                 sha = sha256_file(sf.path)
             except OSError as exc:
-                report.failed.append(Failure(label, f"Datei nicht lesbar ({exc.strerror})"))
+                report.fail(sf.source, f"Datei nicht lesbar ({exc.strerror})")
                 continue
             existing = store.documents_under(sf.root).get(sf.source)
             if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
@@ -208,33 +240,14 @@ def ingest(
                 reason = str(exc)
                 if existing is not None:
                     reason += " – die bisherige Fassung bleibt im Index"
-                report.failed.append(Failure(label, reason))
+                report.fail(sf.source, reason)
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
                 logger.exception("Unerwarteter Fehler bei %s", sf.path)
-                report.failed.append(Failure(label, f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {exc})"))
+                report.fail(sf.source, f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {exc})")
                 continue
-            # each piece is embedded with the document title and heading path in front
-            texts = {}
-            for c in chunks:
-                for piece in c.pieces:
-                    text = context_text(doc.title, c.section, piece)
-                    texts[hashlib.sha256(text.encode()).hexdigest()] = text
-            cached = store.cached_vectors(list(texts), embedder.id)
-            todo = [h for h in texts if h not in cached]
-            if todo:
-                vectors = embedder.embed_passages([texts[h] for h in todo], progress=progress)
-                fresh = dict(zip(todo, vectors))
-                store.cache_vectors(fresh, embedder.id)
-                cached.update(fresh)
-                report.chunks += len(fresh)
-
-            def piece_record(section: str, piece: str) -> PieceRecord:
-                h = hashlib.sha256(context_text(doc.title, section, piece).encode()).hexdigest()
-                return PieceRecord(h, cached[h])
-
-            records = [ChunkRecord(c.text, c.section, c.page, [piece_record(c.section, p) for p in c.pieces])
-                       for c in chunks]
+            records, embedded = _embed_pieces(doc, chunks, store, embedder, progress)
+            report.chunks += embedded
             pending.append((doc, records, existing is None))
             if len(pending) >= APPLY_EVERY:
                 flush()
@@ -244,8 +257,31 @@ def ingest(
             for source, row in store.documents_under(root).items():
                 if source not in present:
                     removals.append(row["id"])
+                    report.files.append({"source": source, "outcome": "removed", "problems": ""})
         if pending or removals or report.added or report.updated:
             flush(removals)
         report.removed = len(removals)
-    report.seconds = time.perf_counter() - started
+    report.seconds += time.perf_counter() - started
+    return report
+
+
+def ingest(
+    sources: list[Path],
+    store: IndexStore,
+    embedder: Embedder,
+    collection: str = "default",
+    sizes: ChunkSizes = ChunkSizes(),
+    progress: bool | None = None,
+    by: str = "system",
+) -> IngestReport:
+    """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
+    started_at = now_iso()
+    report = IngestReport()
+    files, folder_roots, missing = discover(sources)
+    for m in missing:
+        report.fail(m.source, m.reason)
+    if not files and not folder_roots:
+        raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
+    sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report)
+    store.record_run(started_at, by, [str(s) for s in sources], report.to_dict())
     return report

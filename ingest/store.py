@@ -12,12 +12,15 @@ the current generation is missing or unreadable, it is rebuilt from SQLite.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import faiss
 import numpy as np
@@ -60,6 +63,27 @@ CREATE TABLE IF NOT EXISTS pieces (
     embed_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pieces_chunk ON pieces(chunk_id);
+-- every change of a document: who, when, which content; only the current one is searchable
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event TEXT NOT NULL,           -- added, updated, removed
+    sha256 TEXT,
+    size INTEGER,
+    stored_file TEXT,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_doc ON versions(doc_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    sources TEXT NOT NULL,         -- JSON list
+    report TEXT NOT NULL           -- JSON: counts and per-file outcome
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -75,7 +99,7 @@ class IndexFormatError(RuntimeError):
     pass
 
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass
@@ -121,14 +145,17 @@ def now_iso() -> str:
 class IndexStore:
     """One index folder. Writers must be serialised (one ingest at a time)."""
 
-    def __init__(self, folder: Path, create: bool = True):
+    def __init__(self, folder: Path, create: bool = True, reader: bool = False):
         self.folder = Path(folder)
         if create:
             self.folder.mkdir(parents=True, exist_ok=True)
         elif not (self.folder / DB_NAME).exists():
             raise FileNotFoundError(f"Kein Index in {self.folder}")
-        self.db = sqlite3.connect(self.folder / DB_NAME, timeout=30, check_same_thread=False)
+        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE for writes, BEGIN for a read snapshot)
+        self.db = sqlite3.connect(self.folder / DB_NAME, timeout=30, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        if reader:
+            return
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         version = self._existing_schema_version()
@@ -140,7 +167,6 @@ class IndexStore:
             )
         self.db.executescript(SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        self.db.commit()
 
     def _existing_schema_version(self) -> str | None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -153,6 +179,16 @@ class IndexStore:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator["IndexStore"]:
+        """A consistent view for reading: documents, chunks and generation as of one moment,
+        even while a writer commits (SQLite WAL snapshot isolation)."""
+        self.db.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.db.execute("ROLLBACK")
 
     # --- reading -----------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
@@ -217,11 +253,12 @@ class IndexStore:
 
     def cache_vectors(self, items: dict[str, np.ndarray], model: str) -> None:
         """Committed at once: embedding work survives a crashed ingest."""
-        self.db.executemany(
-            "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)",
-            [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
-        )
-        self.db.commit()
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO embeddings (hash, model, vector) VALUES (?, ?, ?)",
+                [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+            )
 
     # --- FAISS -------------------------------------------------------------------
     def lexical_path(self, generation: int) -> Path:
@@ -287,6 +324,7 @@ class IndexStore:
         model: str,
         dim: int,
         lexical: bool = True,
+        by: str = "system",
     ) -> None:
         """Replace/insert/remove documents atomically (SQLite, FAISS and BM25 together).
 
@@ -301,6 +339,12 @@ class IndexStore:
         db = self.db
         try:
             db.execute("BEGIN IMMEDIATE")
+            at = now_iso()
+            for doc_id in removals:
+                self._record_version(doc_id, "removed", None, at, by)
+            for doc, _ in upserts:
+                event = "updated" if self.document(doc.id) is not None else "added"
+                self._record_version(doc.id, event, doc, at, by)
             old_ids: list[int] = []
             for doc_id in removals + [d.id for d, _ in upserts]:
                 old_ids += [r[0] for r in db.execute(
@@ -342,11 +386,62 @@ class IndexStore:
                 LexicalIndex.build(self._lexical_rows()).save(self.lexical_path(generation))
             for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-            db.commit()
+            db.execute("COMMIT")
         except BaseException:
-            db.rollback()
+            db.execute("ROLLBACK")
             raise
         self._drop_old_generations(generation)
+
+    def verify(self) -> list[str]:
+        """Disagreements between SQLite, FAISS and BM25 of the current generation (empty = consistent)."""
+        problems = []
+        pieces = {r[0] for r in self.db.execute("SELECT id FROM pieces")}
+        chunks = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        index = self.load_faiss()
+        in_faiss = set(faiss.vector_to_array(index.id_map).tolist()) if index.ntotal else set()
+        if in_faiss != pieces:
+            problems.append(f"FAISS hat {len(in_faiss)} Vektoren, SQLite {len(pieces)} Stücke")
+        lexical = {int(i) for i in self.load_lexical().chunk_ids if i >= 0}
+        if lexical != chunks:
+            problems.append(f"BM25 kennt {len(lexical)} Abschnitte, SQLite {len(chunks)}")
+        orphans = self.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)").fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} Abschnitte ohne Dokument")
+        return problems
+
+    def _record_version(self, doc_id: str, event: str, doc: DocumentRecord | None, at: str, by: str) -> None:
+        previous = self.db.execute("SELECT MAX(version) FROM versions WHERE doc_id = ?", (doc_id,)).fetchone()[0] or 0
+        version = previous if event == "removed" else previous + 1
+        self.db.execute(
+            "INSERT INTO versions (doc_id, version, event, sha256, size, stored_file, at, by) VALUES (?,?,?,?,?,?,?,?)",
+            (doc_id, version, event, doc.sha256 if doc else None, doc.size if doc else None,
+             doc.stored_file if doc else None, at, by),
+        )
+
+    def versions(self, doc_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM versions WHERE doc_id = ? ORDER BY id", (doc_id,)).fetchall()
+
+    def current_version(self, doc_id: str) -> int:
+        return self.db.execute("SELECT MAX(version) FROM versions WHERE doc_id = ?", (doc_id,)).fetchone()[0] or 0
+
+    def list_documents(self) -> list[sqlite3.Row]:
+        return self.db.execute(
+            """SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunks,
+                      (SELECT MAX(version) FROM versions v WHERE v.doc_id = d.id) AS version
+               FROM documents d ORDER BY d.collection, d.title"""
+        ).fetchall()
+
+    def record_run(self, started_at: str, by: str, sources: list[str], report: dict) -> int:
+        cur = self.db.execute(
+            "INSERT INTO runs (started_at, finished_at, by, sources, report) VALUES (?,?,?,?,?)",
+            (started_at, now_iso(), by, json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False)),
+        )
+        return cur.lastrowid
+
+    def runs(self, limit: int = 50) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r["id"], "started_at": r["started_at"], "finished_at": r["finished_at"], "by": r["by"],
+                 "sources": json.loads(r["sources"]), "report": json.loads(r["report"])} for r in rows]
 
     def _drop_old_generations(self, current: int) -> None:
         # Keep the previous generation: a reader may have read its number a moment ago.

@@ -33,3 +33,40 @@ class Health(BaseModel):
     status: str
     documents: int
     chunks: int
+
+
+class VersionInfo(BaseModel):
+    version: int
+    event: str
+    sha256: str | None
+    size: int | None
+    at: str
+    by: str
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    title: str
+    source: str
+    collection: str
+    version: int | None
+    ingested_at: str
+    pages: int | None
+    chunks: int
+    kind: str
+    status: str
+    problems: str
+    url: str
+    versions: list[VersionInfo] | None = None
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class IngestResult(BaseModel):
+    id: str | None
+    added: int
+    updated: int
+    unchanged: int
+    chunks: int

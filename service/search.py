@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 import faiss
 import numpy as np
@@ -53,37 +54,47 @@ class Searcher:
         self.settings = settings
         self.index_folder = Path(settings.index)
         self.embedder = embedder
-        self.store = IndexStore(self.index_folder, create=True)
+        IndexStore(self.index_folder, create=True).close()  # creates the schema if the folder is new
         self.parser = QueryParser(Synonyms(settings.synonyms))
         self.reranker = reranker if reranker is not None else Reranker.from_settings(settings)
         self._reload_lock = threading.Lock()
-        self._db_lock = threading.Lock()  # one SQLite connection, shared by the server's threads
+        self._local = threading.local()  # one SQLite connection per server thread
         self._gen: _Generation | None = None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[IndexStore]:
+        """This thread's connection, inside a read snapshot: the generation number and
+        the rows read during one request belong to the same committed state."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = IndexStore(self.index_folder, create=False, reader=True)
+        with store.snapshot():
+            yield store
+
     # --- index generations --------------------------------------------------------
-    def _current(self) -> _Generation:
-        with self._db_lock:
-            number = self.store.generation
+    def _current(self, store: IndexStore) -> _Generation:
+        number = store.generation
         gen = self._gen
         if gen is None or gen.number != number:
             with self._reload_lock:
                 gen = self._gen
                 if gen is None or gen.number != number:
-                    with self._db_lock:
-                        gen = _Generation(number, self.store.load_faiss(), self.store.load_lexical())
-                    self._gen = gen
+                    gen = _Generation(number, store.load_faiss(), store.load_lexical())
+                    # keep the newest: a slow request must not put an older generation back
+                    if self._gen is None or self._gen.number < number:
+                        self._gen = gen
         return gen
 
     def counts(self) -> tuple[int, int]:
-        with self._db_lock:
-            return self.store.counts()
+        with self.snapshot() as store:
+            return store.counts()
 
     def document(self, doc_id: str):
-        with self._db_lock:
-            return self.store.document(doc_id)
+        with self.snapshot() as store:
+            return store.document(doc_id)
 
     # --- retrieval ------------------------------------------------------------------
-    def _dense(self, gen: _Generation, parsed: ParsedQuery, n: int) -> tuple[dict[int, float], np.ndarray | None]:
+    def _dense(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, n: int) -> tuple[dict[int, float], np.ndarray | None]:
         """Passages by their best-matching piece (cosine)."""
         if gen.vectors.ntotal == 0:
             return {}, None
@@ -92,8 +103,7 @@ class Searcher:
             return {}, None
         scores, ids = gen.vectors.search(vector.reshape(1, -1), min(n, gen.vectors.ntotal))
         hits = [(int(i), float(sc)) for sc, i in zip(scores[0], ids[0]) if i >= 0]
-        with self._db_lock:
-            owner = self.store.chunks_of_pieces([i for i, _ in hits])
+        owner = store.chunks_of_pieces([i for i, _ in hits])
         passages: dict[int, float] = {}
         for piece_id, score in hits:
             chunk_id = owner.get(piece_id)
@@ -101,10 +111,9 @@ class Searcher:
                 passages[chunk_id] = score
         return passages, vector
 
-    def _dense_exact(self, gen: _Generation, vector: np.ndarray, chunk_ids: set[int]) -> dict[int, float]:
+    def _dense_exact(self, store: IndexStore, gen: _Generation, vector: np.ndarray, chunk_ids: set[int]) -> dict[int, float]:
         """Cosine of passages the dense search did not return, from their stored piece vectors."""
-        with self._db_lock:
-            pieces = self.store.pieces_of_chunks(sorted(chunk_ids))
+        pieces = store.pieces_of_chunks(sorted(chunk_ids))
         out = {}
         for chunk_id, piece_ids in pieces.items():
             try:
@@ -113,14 +122,13 @@ class Searcher:
                 continue
         return out
 
-    def _cited(self, citations: list[Citation]) -> set[int]:
+    def _cited(self, store: IndexStore, citations: list[Citation]) -> set[int]:
         ids: set[int] = set()
         for c in citations:
             marker = "Art" if c.kind == "Art" else "§"
             pattern = section_pattern(c)
             sql = "SELECT c.id, c.section, d.abbr, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.section LIKE ?"
-            with self._db_lock:
-                rows = self.store.db.execute(sql, (f"%{marker}%{c.number}%",)).fetchall()
+            rows = store.db.execute(sql, (f"%{marker}%{c.number}%",)).fetchall()
             for r in rows:
                 if not pattern.search(r["section"]):
                     continue
@@ -131,26 +139,25 @@ class Searcher:
                 ids.add(int(r["id"]))
         return ids
 
-    def _named_documents(self, parsed: ParsedQuery) -> set[str]:
+    def _named_documents(self, store: IndexStore, parsed: ParsedQuery) -> set[str]:
         """Documents the question names by their short name ("IFG-Anfrage", "nach dem BMG")."""
         words = {w.casefold() for token in parsed.text.split() for w in re.findall(r"[A-Za-zÄÖÜäöüß]{2,}", token)}
-        with self._db_lock:
-            rows = self.store.db.execute("SELECT id, abbr FROM documents WHERE abbr != ''").fetchall()
+        rows = store.db.execute("SELECT id, abbr FROM documents WHERE abbr != ''").fetchall()
         # only short names written with capitals: "IFG", not a word that happens to be a title ("Pass")
         capitals = {w.casefold() for w in re.findall(r"\b[A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*[A-ZÄÖÜ]\w*", parsed.text)}
         return {r["id"] for r in rows if r["abbr"].casefold() in words and r["abbr"].casefold() in capitals}
 
-    def _rank(self, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int) -> list[tuple[int, float]]:
+    def _rank(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int) -> list[tuple[int, float]]:
         s = self.settings
         if mode == "lexical":
             return [(h.chunk_id, h.score) for h in gen.lexical.search(parsed.terms, n)]
         # pieces outnumber passages: ask FAISS for more to fill the candidate list
-        dense, vector = self._dense(gen, parsed, 3 * s.candidates)
+        dense, vector = self._dense(store, gen, parsed, 3 * s.candidates)
         if mode == "dense":
             return sorted(dense.items(), key=lambda x: -x[1])[:n]
         lex_scores = gen.lexical.scores(parsed.terms)
         lexical = {h.chunk_id: h.score for h in gen.lexical.top(lex_scores, s.candidates)}
-        cited = self._cited(parsed.citations)
+        cited = self._cited(store, parsed.citations)
         if s.fusion == "rrf":
             lists = [sorted(dense, key=dense.get, reverse=True), sorted(lexical, key=lexical.get, reverse=True)]
             weights = [1.0, s.lexical_weight / 0.3 if s.lexical_weight else 0.0]
@@ -162,7 +169,7 @@ class Searcher:
             # exact scores for every candidate on both sides, so the sum compares like with like
             candidates = set(dense) | set(lexical) | cited
             if vector is not None:
-                dense.update(self._dense_exact(gen, vector, candidates - set(dense)))
+                dense.update(self._dense_exact(store, gen, vector, candidates - set(dense)))
             for cid in candidates - set(lexical):
                 pos = gen.lexical.position(cid)
                 if pos is not None:
@@ -170,10 +177,9 @@ class Searcher:
             fused = weighted_sum(dense, lexical, s.lexical_weight)
             for cid in cited:
                 fused[cid] = fused.get(cid, 0.0) + s.citation_boost
-            named = self._named_documents(parsed)
+            named = self._named_documents(store, parsed)
             if named:
-                with self._db_lock:
-                    rows = self.store.chunks_by_ids(list(fused))
+                rows = store.chunks_by_ids(list(fused))
                 for cid, row in rows.items():
                     if row["doc_id"] in named:
                         fused[cid] += s.named_document_boost
@@ -183,12 +189,12 @@ class Searcher:
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
-        gen = self._current()
-        parsed = self.parser.parse(query, gen.lexical)
-        ranked = self._rank(gen, parsed, mode, max(k, self.settings.rerank_top if self.reranker else k))
-        with self._db_lock:
-            rows = self.store.chunks_by_ids([cid for cid, _ in ranked])
-        ranked = [(cid, score) for cid, score in ranked if cid in rows]  # removed meanwhile
+        with self.snapshot() as store:
+            gen = self._current(store)
+            parsed = self.parser.parse(query, gen.lexical)
+            ranked = self._rank(store, gen, parsed, mode, max(k, self.settings.rerank_top if self.reranker else k))
+            rows = store.chunks_by_ids([cid for cid, _ in ranked])
+        ranked = [(cid, score) for cid, score in ranked if cid in rows]
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: rows[cid]["text"] for cid, _ in ranked})
         results = []

@@ -1,0 +1,83 @@
+"""Knowledge officers' API: upload, replace, delete, history — and search follows at once."""
+
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from amtswissen.settings import Settings
+from ingest.pipeline import ingest
+from ingest.store import IndexStore
+from service.api import create_app
+from tests.conftest import LAWS, MODEL_DIR
+
+KEY = {"X-API-Key": "geheim-123"}
+NOTE_V1 = "# Fundbüro\n\nFundsachen werden im Bürgerbüro sechs Monate aufbewahrt.\n"
+NOTE_V2 = "# Fundbüro\n\nFundsachen werden im Bürgerbüro drei Monate aufbewahrt und dann versteigert.\n"
+
+
+@pytest.fixture()
+def client(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(LAWS / "pauswgebv.md", docs)
+    store = IndexStore(tmp_path / "index")
+    ingest([docs], store, embedder)
+    store.close()
+    settings = Settings(index=tmp_path / "index", model=MODEL_DIR, api_key="geheim-123")
+    with TestClient(create_app(settings, embedder)) as c:
+        yield c
+
+
+def _texts(client, q):
+    return [r["text"] for r in client.get("/api/search", params={"q": q, "k": 10}).json()["results"]]
+
+
+def test_upload_replace_delete_cycle(client):
+    r = client.post("/api/documents", files={"file": ("fundsachen.md", NOTE_V1.encode())},
+                    data={"collection": "buergerbuero"}, headers=KEY)
+    assert r.status_code == 201, r.text
+    doc_id = r.json()["id"]
+    assert r.json()["added"] == 1
+    assert any("sechs Monate aufbewahrt" in t for t in _texts(client, "Wie lange werden Fundsachen aufbewahrt?"))
+
+    listing = client.get("/api/documents").json()["documents"]
+    mine = next(d for d in listing if d["id"] == doc_id)
+    assert (mine["collection"], mine["version"], mine["status"]) == ("buergerbuero", 1, "ok")
+
+    r = client.put(f"/api/documents/{doc_id}", files={"file": ("fundsachen.md", NOTE_V2.encode())}, headers=KEY)
+    assert r.status_code == 200 and r.json()["updated"] == 1
+    texts = _texts(client, "Wie lange werden Fundsachen aufbewahrt?")
+    assert any("drei Monate aufbewahrt" in t for t in texts)
+    assert not any("sechs Monate" in t for t in texts)  # the outdated version never answers again
+    detail = client.get(f"/api/documents/{doc_id}").json()
+    assert [v["event"] for v in detail["versions"]] == ["added", "updated"]
+    assert detail["version"] == 2
+
+    assert client.delete(f"/api/documents/{doc_id}", headers=KEY).status_code == 204
+    assert client.get(f"/api/documents/{doc_id}").status_code == 404
+    assert not any("Fundsachen" in t for t in _texts(client, "Fundsachen aufbewahrt"))
+
+    runs = client.get("/api/ingest/runs").json()
+    assert [r["report"]["files"][0]["outcome"] for r in runs[:3]] == ["removed", "updated", "added"]
+
+
+def test_write_access_needs_the_key(client):
+    files = {"file": ("a.md", b"# A\n\nText.\n")}
+    assert client.post("/api/documents", files=files).status_code == 401
+    assert client.post("/api/documents", files=files, headers={"X-API-Key": "falsch"}).status_code == 401
+    assert client.delete("/api/documents/xyz", headers=KEY).status_code == 404
+
+
+def test_bad_uploads_are_422(client):
+    r = client.post("/api/documents", files={"file": ("bild.png", b"\x89PNG")}, headers=KEY)
+    assert r.status_code == 422
+    r = client.post("/api/documents", files={"file": ("kaputt.pdf", b"%PDF-1.4 kaputt")}, headers=KEY)
+    assert r.status_code == 422 and "beschädigt" in r.json()["detail"]
+
+
+def test_without_a_configured_key_writing_is_off(tmp_path, embedder):
+    settings = Settings(index=tmp_path / "i", model=MODEL_DIR, api_key=None)
+    with TestClient(create_app(settings, embedder)) as c:
+        r = c.post("/api/documents", files={"file": ("a.md", b"# A\n\nText.\n")}, headers=KEY)
+        assert r.status_code == 403
