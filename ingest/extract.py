@@ -11,7 +11,8 @@ logger = logging.getLogger(__name__)
 
 PDF_SUFFIXES = {".pdf"}
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
-SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES
+OFFICE_SUFFIXES = {".docx", ".odt", ".html", ".htm", ".eml"}
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | OFFICE_SUFFIXES
 
 
 class ExtractionError(Exception):
@@ -36,6 +37,8 @@ def extract(path: Path) -> Extracted:
         return extract_pdf(path)
     if suffix in TEXT_SUFFIXES:
         return extract_text(path)
+    if suffix in OFFICE_SUFFIXES:
+        return extract_office(path)
     raise ExtractionError(f"Dateiformat {suffix or '(ohne Endung)'} wird nicht unterstützt")
 
 
@@ -83,6 +86,51 @@ def extract_text(path: Path) -> Extracted:
     return Extracted(kind=kind, pages=[text], paginated=False, title=title, abbr=abbr)
 
 
+def _form_fields(page) -> str:
+    """Filled-in form fields of a page as "Label: Wert" lines (labels alone are already page text)."""
+    lines = []
+    for annot in page.get("/Annots") or []:
+        try:
+            obj = annot.get_object()
+            if obj.get("/Subtype") != "/Widget":
+                continue
+            parent = obj.get("/Parent")
+            parent = parent.get_object() if parent is not None else {}
+            value = obj.get("/V", parent.get("/V"))
+            label = obj.get("/TU", parent.get("/TU")) or obj.get("/T", parent.get("/T"))
+        except Exception:  # noqa: BLE001 - a damaged annotation is skipped, not fatal
+            continue
+        value = str(value).strip().lstrip("/") if value is not None else ""
+        if value and value not in ("Off", "None"):
+            lines.append(f"{str(label).strip() if label else 'Feld'}: {value}")
+    return "\n".join(lines)
+
+
+def extract_office(path: Path) -> Extracted:
+    """DOCX, ODT, HTML and e-mail, as Markdown that keeps their headings."""
+    from ingest.mail import eml_to_markdown
+    from ingest.office import OfficeError, docx_to_markdown, html_to_markdown, odt_to_markdown
+
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise ExtractionError("Die Datei ist leer")
+    title, problems = None, []
+    try:
+        if suffix == ".docx":
+            text = docx_to_markdown(path)
+        elif suffix == ".odt":
+            text = odt_to_markdown(path)
+        elif suffix in (".html", ".htm"):
+            text, title = html_to_markdown(_decode(path.read_bytes()))
+        else:
+            text, title, problems = eml_to_markdown(path, lambda p: "\n\n".join(extract(p).pages))
+    except OfficeError as exc:
+        raise ExtractionError(str(exc)) from exc
+    if not text.strip():
+        raise ExtractionError("Die Datei enthält keinen Text")
+    return Extracted(kind="markdown", pages=[text], paginated=False, title=title, problems=problems)
+
+
 def extract_pdf(path: Path) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError
@@ -111,18 +159,15 @@ def extract_pdf(path: Path) -> Extracted:
     pages, problems = [], []
     for number in range(n_pages):
         try:
-            pages.append(reader.pages[number].extract_text() or "")
+            page = reader.pages[number]
+            text = page.extract_text() or ""
+            fields = _form_fields(page)
+            pages.append(text + ("\n\n" + fields if fields else ""))
         except Exception as exc:  # noqa: BLE001 - a broken page must not stop the document
             logger.warning("%s: Seite %d nicht lesbar: %s", path, number + 1, exc)
             problems.append(f"Seite {number + 1}: nicht lesbar ({type(exc).__name__})")
             pages.append("")
-    if not any(p.strip() for p in pages):
-        raise ExtractionError(
-            "PDF enthält keinen auslesbaren Text (gescannt oder nur Bilder; Texterkennung nötig)"
-        )
-    for number, text in enumerate(pages, 1):
-        if not text.strip() and not any(p.startswith(f"Seite {number}:") for p in problems):
-            problems.append(f"Seite {number}: kein Text")
+    # Pages without a (usable) text layer are judged and OCRed by the pipeline.
     title = None
     try:
         meta_title = reader.metadata.title if reader.metadata else None

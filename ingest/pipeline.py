@@ -19,6 +19,8 @@ from typing import Iterator
 from ingest.chunk import ChunkSizes, chunk_document, context_text
 from ingest.clean import clean_pages, is_usable
 from ingest.extract import SUPPORTED_SUFFIXES, ExtractionError, Extracted, extract
+from ingest.ocr import ocr_page, ocr_status
+from ingest.repair import repair_page
 from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 from models.embedder import Embedder
 
@@ -129,18 +131,44 @@ def writer_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _ocr_unusable_pages(path: Path, pages: list[str], problems: list[str]) -> list[str]:
+    """Pages without usable text (scans, glyph garbage) are read by OCR when it is installed;
+    otherwise they are left out and reported."""
+    out = list(pages)
+    for i, page in enumerate(pages):
+        if is_usable(page):
+            continue
+        reason = ocr_status()
+        if reason:
+            problems.append(f"Seite {i + 1}: kein verwertbarer Text – {reason}")
+            out[i] = ""
+            continue
+        try:
+            text = clean_pages([ocr_page(path, i + 1)], paginated=True)[0]
+        except Exception as exc:  # noqa: BLE001 - OCR failing on one page must not stop the document
+            problems.append(f"Seite {i + 1}: Texterkennung fehlgeschlagen ({type(exc).__name__})")
+            out[i] = ""
+            continue
+        if is_usable(text):
+            out[i] = text
+            problems.append(f"Seite {i + 1}: per Texterkennung (OCR) gelesen")
+        else:
+            problems.append(f"Seite {i + 1}: auch per Texterkennung kein verwertbarer Text")
+            out[i] = ""
+    return out
+
+
 def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, sizes: ChunkSizes):
     """Extract, clean and chunk one file. Raises ExtractionError with a German reason."""
     extracted = extract(sf.path)
-    pages = clean_pages(extracted.pages, extracted.paginated)
     problems = list(extracted.problems)
     if extracted.kind == "pdf":
-        for i, page in enumerate(pages):
-            if page.strip() and not is_usable(page):
-                problems.append(f"Seite {i + 1}: Text unlesbar (Zeichensalat), übersprungen")
-                pages[i] = ""
+        pages = clean_pages([repair_page(p) for p in extracted.pages], paginated=True)
+        pages = _ocr_unusable_pages(sf.path, pages, problems)
+    else:
+        pages = clean_pages(extracted.pages, extracted.paginated)
     if not any(is_usable(p, min_words=1) for p in pages):
-        raise ExtractionError("Kein verwertbarer Text gefunden (nur Zeichensalat oder Bilder)")
+        raise ExtractionError("Kein verwertbarer Text gefunden: " + ("; ".join(problems) or "nur Zeichensalat"))
     chunks = chunk_document(pages, extracted.kind, extracted.paginated, sizes)
     if not chunks:
         raise ExtractionError("Kein verwertbarer Text gefunden")

@@ -27,7 +27,9 @@ def _info(row, version: int | None = None) -> DocumentInfo:
         id=row["id"], title=row["title"], source=row["source"], collection=row["collection"],
         version=version if version is not None else row["version"], ingested_at=row["ingested_at"],
         pages=row["pages"], chunks=row["chunks"], kind=row["kind"],
-        status="teilweise" if problems else "ok", problems=problems,
+        status="teilweise" if any("per Texterkennung (OCR) gelesen" not in p for p in problems.split("; ") if p)
+        else "ok",
+        problems=problems,
         url=f"/api/documents/{row['id']}/file",
     )
 

@@ -1,0 +1,37 @@
+"""E-mail (.eml): subject as title, the body, then the text of attachments in supported formats."""
+
+from __future__ import annotations
+
+import email
+import tempfile
+from email import policy
+from pathlib import Path
+
+from ingest.office import html_to_markdown
+
+
+def eml_to_markdown(path: Path, extract_attachment) -> tuple[str, str | None, list[str]]:
+    """Markdown text, subject and problems. `extract_attachment(path) -> text` reads an attachment."""
+    msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    subject = str(msg.get("subject") or "").strip() or None
+    header = "\n".join(f"{k}: {msg[k]}" for k in ("From", "To", "Date") if msg.get(k))
+    body_part = msg.get_body(preferencelist=("plain", "html"))
+    body = ""
+    if body_part is not None:
+        content = body_part.get_content()
+        body = html_to_markdown(content)[0] if body_part.get_content_subtype() == "html" else content
+    parts = [header, body.strip()]
+    problems: list[str] = []
+    for attachment in msg.iter_attachments():
+        name = Path(attachment.get_filename() or "anhang").name
+        data = attachment.get_payload(decode=True) or b""
+        with tempfile.TemporaryDirectory() as tmp:
+            file = Path(tmp) / name
+            file.write_bytes(data)
+            try:
+                text = extract_attachment(file)
+            except Exception as exc:  # noqa: BLE001 - an unreadable attachment is reported, the mail indexed
+                problems.append(f"Anhang {name}: {exc}")
+                continue
+        parts.append(f"## Anhang: {name}\n\n{text.strip()}")
+    return "\n\n".join(p for p in parts if p), subject, problems
