@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")
     reranker: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder (off if unset)")
     rerank_top: int = Field(30, ge=1, le=200)
+    review_after_days: int = Field(365, ge=1, description="Results from documents not reviewed for longer are marked")
     api_key: str | None = Field(None, description="X-API-Key for the write endpoints; unset = no write access")
     host: str = "127.0.0.1"
     port: int = 8000

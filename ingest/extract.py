@@ -28,6 +28,7 @@ class Extracted:
     paginated: bool
     title: str | None = None
     abbr: str | None = None  # official short name, for citations ("BMG")
+    front_matter: dict = field(default_factory=dict)  # Markdown front matter, raw
     problems: list[str] = field(default_factory=list)  # pages that failed, etc.
 
 
@@ -72,18 +73,20 @@ def extract_text(path: Path) -> Extracted:
         raise ExtractionError("Die Datei ist leer")
     kind = "text" if path.suffix.lower() == ".txt" else "markdown"
     title = abbr = None
+    front: dict = {}
     if kind == "markdown":
         m = FRONT_MATTER.match(text)
         if m:
             text = text[m.end() :]
             meta = _front_matter(m.group(1))
             title, abbr = meta.get("title"), meta.get("jurabk")
+            front = meta
         if title is None:
             h = re.search(r"^#\s+(.+)$", text, re.M)
             title = h.group(1).strip() if h else None
     if not text.strip():
         raise ExtractionError("Die Datei enthält keinen Text")
-    return Extracted(kind=kind, pages=[text], paginated=False, title=title, abbr=abbr)
+    return Extracted(kind=kind, pages=[text], paginated=False, title=title, abbr=abbr, front_matter=front)
 
 
 def _form_fields(page) -> str:

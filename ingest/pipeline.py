@@ -19,6 +19,7 @@ from typing import Iterator
 from ingest.chunk import ChunkSizes, chunk_document, context_text
 from ingest.clean import clean_pages, is_usable
 from ingest.extract import SUPPORTED_SUFFIXES, ExtractionError, Extracted, extract
+from ingest.metadata import DocumentMeta, MetadataError, from_mapping, read_sidecar, sidecar_for
 from ingest.ocr import ocr_page, ocr_status
 from ingest.repair import repair_page
 from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
@@ -100,6 +101,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def content_hash(path: Path) -> str:
+    """The file's hash, combined with its metadata sidecar: editing either is a change."""
+    sha = sha256_file(path)
+    sidecar = sidecar_for(path)
+    if sidecar is None:
+        return sha
+    return hashlib.sha256((sha + sha256_file(sidecar)).encode()).hexdigest()
+
+
 def _title(extracted: Extracted, pages: list[str], path: Path) -> str:
     t = extracted.title
     # PDF metadata titles are often file names of the authoring tool ("satzung.indd").
@@ -172,7 +182,14 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
     chunks = chunk_document(pages, extracted.kind, extracted.paginated, sizes)
     if not chunks:
         raise ExtractionError("Kein verwertbarer Text gefunden")
-    title = _title(extracted, pages, sf.path)
+    sidecar = sidecar_for(sf.path)
+    try:
+        meta = from_mapping(extracted.front_matter) if extracted.front_matter else DocumentMeta()
+        if sidecar is not None:
+            meta = meta.merged(read_sidecar(sidecar))
+    except MetadataError as exc:
+        raise ExtractionError(f"Metadaten: {exc}") from exc
+    title = meta.title or _title(extracted, pages, sf.path)
     doc = DocumentRecord(
         id=document_id(sf.root, sf.source),
         root=sf.root,
@@ -183,10 +200,15 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
         sha256=sha,
         size=sf.path.stat().st_size,
         pages=len(pages) if extracted.paginated else None,
-        stored_file=store.store_file(sf.path, sha),
+        stored_file=store.store_file(sf.path, sha256_file(sf.path)),
         ingested_at=now_iso(),
         problems="; ".join(problems),
         abbr=extracted.abbr or _abbreviation(title),
+        valid_from=meta.valid_from,
+        valid_until=meta.valid_until,
+        owner=meta.owner,
+        reviewed_at=meta.reviewed_at,
+        keywords=meta.keywords_json(),
     )
     return doc, chunks
 
@@ -254,7 +276,7 @@ def sync(
             if sf.root in seen:
                 seen[sf.root].add(sf.source)
             try:
-                sha = sha256_file(sf.path)
+                sha = content_hash(sf.path)
             except OSError as exc:
                 report.fail(sf.source, f"Datei nicht lesbar ({exc.strerror})")
                 continue

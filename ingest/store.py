@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS documents (
     ingested_at TEXT NOT NULL,
     problems TEXT NOT NULL DEFAULT '',
     abbr TEXT NOT NULL DEFAULT '',  -- short name for citations ("PAuswG")
+    valid_from TEXT,                -- knowledge officers' metadata (ingest/metadata.py)
+    valid_until TEXT,
+    owner TEXT,
+    reviewed_at TEXT,
+    keywords TEXT NOT NULL DEFAULT '[]',
     UNIQUE (root, source)
 );
 -- passages as the reader sees them (and the lexical index reads them)
@@ -131,6 +136,11 @@ class DocumentRecord:
     ingested_at: str
     problems: str = ""
     abbr: str = ""
+    valid_from: str | None = None
+    valid_until: str | None = None
+    owner: str | None = None
+    reviewed_at: str | None = None
+    keywords: str = "[]"
 
 
 def document_id(root: str, source: str) -> str:
@@ -233,7 +243,8 @@ class IndexStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.abbr, d.source, d.collection, d.kind
+            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.abbr, d.source, d.collection, d.kind,
+                       d.valid_from, d.valid_until, d.owner, d.reviewed_at, d.keywords
                 FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
             [int(i) for i in ids],
         ).fetchall()
@@ -354,9 +365,11 @@ class IndexStore:
             for doc, chunks in upserts:
                 db.execute(
                     """INSERT INTO documents (id, root, source, collection, title, kind, sha256, size, pages,
-                       stored_file, ingested_at, problems, abbr) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       stored_file, ingested_at, problems, abbr, valid_from, valid_until, owner, reviewed_at, keywords)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (doc.id, doc.root, doc.source, doc.collection, doc.title, doc.kind, doc.sha256, doc.size,
-                     doc.pages, doc.stored_file, doc.ingested_at, doc.problems, doc.abbr),
+                     doc.pages, doc.stored_file, doc.ingested_at, doc.problems, doc.abbr, doc.valid_from,
+                     doc.valid_until, doc.owner, doc.reviewed_at, doc.keywords),
                 )
                 for ord_, c in enumerate(chunks):
                     chunk_id = db.execute(

@@ -48,10 +48,13 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(documents.router)
 
     @app.get("/api/search", response_model=SearchResponse, tags=["Suche"])
-    def api_search(searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None) -> SearchResponse:
+    def api_search(
+        searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None,
+        include_expired: Annotated[bool, Query(description="auch Dokumente nach ihrem gueltig_bis")] = False,
+    ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
-        return searcher.search(q, k, mode)
+        return searcher.search(q, k, mode, include_expired)
 
     @app.get("/api/health", response_model=Health, tags=["Betrieb"])
     def health(searcher: SearcherDep) -> Health:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ingest.extract import SUPPORTED_SUFFIXES
+from ingest.metadata import MetadataError, write_sidecar
 from ingest.pipeline import SourceFile, sync
 from ingest.store import IndexStore, now_iso
 from service.deps import SearcherDep, WriterDep
@@ -105,17 +106,29 @@ def document_file(doc_id: str, searcher: SearcherDep) -> FileResponse:
     return FileResponse(path, media_type=media, filename=Path(row["source"]).name, content_disposition_type="inline")
 
 
+OptionalForm = Annotated[str | None, Form(max_length=500)]
+
+
 @router.post("/documents", response_model=IngestResult, status_code=201)
 def upload_document(
     request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile,
     collection: Annotated[str, Form(max_length=64)] = "default",
+    title: OptionalForm = None, gueltig_ab: OptionalForm = None, gueltig_bis: OptionalForm = None,
+    zustaendig: OptionalForm = None, zuletzt_geprueft: OptionalForm = None, schlagworte: OptionalForm = None,
 ) -> IngestResult:
-    """Add a document to a collection; a file of the same name in that collection is replaced."""
+    """Add a document to a collection; a file of the same name in that collection is replaced.
+    The optional fields are the document's metadata (dates as JJJJ-MM-TT, keywords comma-separated)."""
     if not re.fullmatch(r"[\w\-. ]{1,64}", collection):
         raise HTTPException(status_code=422, detail="Ungültiger Name der Sammlung.")
     name = _safe_name(file.filename)
     folder = searcher.index_folder / "uploads" / collection
     path = _save_upload(request, file, folder, name)
+    meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
+            "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
+    try:
+        write_sidecar(path, meta)
+    except MetadataError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     report = _ingest_one(request, searcher, path, UPLOAD_ROOT + collection, name, collection, by)
     return _result(report, searcher, UPLOAD_ROOT + collection, name)
 

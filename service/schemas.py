@@ -11,6 +11,13 @@ class DocumentRef(BaseModel):
     source: str
     collection: str
     url: str
+    # knowledge officers' metadata, where the document has it (sidecar .meta.yaml or front matter)
+    valid_from: str | None = None
+    valid_until: str | None = None
+    owner: str | None = None
+    reviewed_at: str | None = None
+    keywords: list[str] = []
+    review_overdue: bool = False  # not reviewed for longer than the configured period
 
 
 class SearchResult(BaseModel):

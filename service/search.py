@@ -7,6 +7,8 @@ are boosted; an optional cross-encoder reorders the top.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import threading
 import time
@@ -185,16 +187,34 @@ class Searcher:
                         fused[cid] += s.named_document_boost
         return sorted(fused.items(), key=lambda x: -x[1])[:n]
 
-    def search(self, query: str, k: int = 10, mode: Mode | None = None) -> SearchResponse:
+    def _document_ref(self, row) -> DocumentRef:
+        reviewed = row["reviewed_at"]
+        overdue = bool(reviewed) and (
+            dt.date.fromisoformat(reviewed) < dt.date.today() - dt.timedelta(days=self.settings.review_after_days)
+        )
+        return DocumentRef(
+            id=row["doc_id"], title=row["title"], source=row["source"], collection=row["collection"],
+            url=document_url(row["doc_id"], row["kind"], row["page"]),
+            valid_from=row["valid_from"], valid_until=row["valid_until"], owner=row["owner"], reviewed_at=reviewed,
+            keywords=json.loads(row["keywords"] or "[]"), review_overdue=overdue,
+        )
+
+    def search(
+        self, query: str, k: int = 10, mode: Mode | None = None, include_expired: bool = False
+    ) -> SearchResponse:
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
         with self.snapshot() as store:
             gen = self._current(store)
             parsed = self.parser.parse(query, gen.lexical)
-            ranked = self._rank(store, gen, parsed, mode, max(k, self.settings.rerank_top if self.reranker else k))
+            want = max(k, self.settings.rerank_top if self.reranker else k)
+            ranked = self._rank(store, gen, parsed, mode, want + 50)
             rows = store.chunks_by_ids([cid for cid, _ in ranked])
-        ranked = [(cid, score) for cid, score in ranked if cid in rows]
+        today = dt.date.today().isoformat()
+        # documents past their gueltig_bis never answer unless asked for
+        ranked = [(cid, score) for cid, score in ranked if cid in rows
+                  and (include_expired or not rows[cid]["valid_until"] or rows[cid]["valid_until"] >= today)][:want]
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: rows[cid]["text"] for cid, _ in ranked})
         results = []
@@ -208,13 +228,7 @@ class Searcher:
                     highlight=best_sentences(query + " " + " ".join(parsed.expansions), row["text"]),
                     section=row["section"],
                     page=row["page"],
-                    document=DocumentRef(
-                        id=row["doc_id"],
-                        title=row["title"],
-                        source=row["source"],
-                        collection=row["collection"],
-                        url=document_url(row["doc_id"], row["kind"], row["page"]),
-                    ),
+                    document=self._document_ref(row),
                 )
             )
         took = (time.perf_counter() - started) * 1000
