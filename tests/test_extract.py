@@ -49,3 +49,31 @@ def test_empty_and_unsupported_files(tmp_path):
     for name, reason in [("leer.pdf", "leer"), ("leer.md", "leer"), ("bild.png", "nicht unterstützt")]:
         with pytest.raises(ExtractionError, match=reason):
             extract(tmp_path / name)
+
+
+def test_whole_pdf_folder_is_processed_without_a_traceback(tmp_path, embedder, monkeypatch):
+    """Every odd, broken, encrypted or scanned PDF: indexed, or failed with a reason.
+    OCR is switched off here to keep the run short; tests/test_formats.py covers it."""
+    from ingest import ocr
+    from ingest.pipeline import ingest
+    from ingest.store import IndexStore
+
+    monkeypatch.setattr(ocr, "ocr_status", lambda: "Texterkennung nicht verfügbar (im Test abgeschaltet)")
+    monkeypatch.setattr("ingest.pipeline.ocr_status", ocr.ocr_status)
+    store = IndexStore(tmp_path / "index")
+    report = ingest([PDFS], store, embedder)
+    reasons = {f.source: f.reason for f in report.failed}
+    assert report.added + len(reasons) == len(list(PDFS.glob("*.pdf")))
+    assert "beschädigt" in reasons["ocrmypdf_invalid.pdf"] and "beschädigt" in reasons["sf_unreadablemetadata.pdf"]
+    assert "passwortgeschützt" in reasons["pypdf_r4-aes-user-password.pdf"]
+    assert "Texterkennung nicht verfügbar" in reasons["ocrmypdf_c02-22.pdf"]
+    assert all(reason for reason in reasons.values())
+    assert store.verify() == []
+
+
+def test_filled_form_fields_count_as_text():
+    filled = extract(PDFS / "de_meldeschein_filled_by_script.pdf")
+    text = "\n".join(filled.pages)
+    assert "Neue Wohnung (Straße/Platz, Hausnummer, Stockwerk): Leopoldstraße 50" in text
+    blank = "\n".join(extract(PDFS / "de_muenchen_meldeschein_form.pdf").pages)
+    assert "Leopoldstraße 50" not in blank and "Meldeschein" in blank
