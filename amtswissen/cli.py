@@ -7,6 +7,7 @@ import getpass
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -34,12 +35,14 @@ def _embedder(settings: Settings):
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.pipeline import IngestError, ingest
-    from ingest.store import IndexStore
+    from ingest.store import IndexFormatError, IndexStore
 
     settings = _settings(args)
     try:
         store = IndexStore(settings.index, create=True)
-    except (OSError, Exception) as exc:  # noqa: BLE001 - sqlite3 and OS errors alike: index not usable
+    except IndexFormatError:
+        raise
+    except (OSError, sqlite3.Error) as exc:
         print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
         return 2
     embedder = _embedder(settings)
@@ -173,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from ingest.store import IndexFormatError
+
+    try:
+        return args.func(args)
+    except IndexFormatError as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

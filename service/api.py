@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
@@ -24,6 +25,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 QueryText = Annotated[str, Query(min_length=1, max_length=1000, description="Die Frage, in Alltagssprache")]
 TopK = Annotated[int, Query(ge=1, le=100, description="Anzahl der Treffer")]
 SearchMode = Annotated[Mode | None, Query(description="hybrid (Standard), dense oder lexical")]
+Kind = Literal["pdf", "markdown", "text"]
+KINDS = {"pdf": "PDF", "markdown": "Text/Office", "text": "Textdatei"}
 
 
 
@@ -51,10 +54,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     def api_search(
         searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None,
         include_expired: Annotated[bool, Query(description="auch Dokumente nach ihrem gueltig_bis")] = False,
+        collection: Annotated[str | None, Query(max_length=64, description="nur diese Sammlung")] = None,
+        kind: Annotated[Kind | None, Query(description="nur diese Dokumentart")] = None,
     ) -> SearchResponse:
         if not q.strip():
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
-        return searcher.search(q, k, mode, include_expired)
+        return searcher.search(q, k, mode, include_expired, collection, kind)
 
     @app.get("/api/health", response_model=Health, tags=["Betrieb"])
     def health(searcher: SearcherDep) -> Health:
@@ -62,15 +67,35 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return Health(status="ok", documents=documents, chunks=chunks)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page(request: Request, searcher: SearcherDep, q: str = "", k: int = 10):
+    def page(request: Request, searcher: SearcherDep, q: str = "", k: int = 10, sammlung: str = "", typ: str = ""):
+        """The search page; the query lives in the URL, so a result can be sent to a colleague."""
         q = q.strip()[:1000]
         k = min(max(k, 1), 100)
-        response = searcher.search(q, k) if q else None
+        typ = typ if typ in KINDS else ""
+        response = searcher.search(q, k, collection=sammlung or None, kind=typ or None) if q else None
         documents, chunks = searcher.counts()
+        with searcher.snapshot() as store:
+            collections = [r[0] for r in store.db.execute("SELECT DISTINCT collection FROM documents ORDER BY 1")]
         return templates.TemplateResponse(
             request,
             "search.html",
-            {"q": q, "response": response, "documents": documents, "chunks": chunks},
+            {"q": q, "response": response, "documents": documents, "chunks": chunks, "collections": collections,
+             "sammlung": sammlung, "typ": typ, "kinds": KINDS},
+        )
+
+    @app.get("/dokument/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(request: Request, doc_id: str, searcher: SearcherDep):
+        """Metadata, version history and the text, every passage with an anchor."""
+        with searcher.snapshot() as store:
+            doc = next((r for r in store.list_documents() if r["id"] == doc_id), None)
+            if doc is None:
+                raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
+            versions = store.versions(doc_id)
+            passages = store.db.execute(
+                "SELECT id, section, page, text FROM chunks WHERE doc_id = ? ORDER BY ord", (doc_id,)).fetchall()
+        return templates.TemplateResponse(
+            request, "document.html",
+            {"doc": doc, "versions": versions, "passages": passages, "keywords": json.loads(doc["keywords"] or "[]")},
         )
 
     return app

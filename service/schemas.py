@@ -22,6 +22,7 @@ class DocumentRef(BaseModel):
 
 class SearchResult(BaseModel):
     rank: int
+    passage_id: int  # anchor on the document page: /dokument/{id}#abschnitt-{passage_id}
     score: float
     text: str
     highlight: str | None

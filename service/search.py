@@ -200,8 +200,15 @@ class Searcher:
         )
 
     def search(
-        self, query: str, k: int = 10, mode: Mode | None = None, include_expired: bool = False
+        self,
+        query: str,
+        k: int = 10,
+        mode: Mode | None = None,
+        include_expired: bool = False,
+        collection: str | None = None,
+        kind: str | None = None,
     ) -> SearchResponse:
+        """Top k passages. Filters: expired documents (unless asked), a collection, a document kind."""
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
@@ -212,9 +219,14 @@ class Searcher:
             ranked = self._rank(store, gen, parsed, mode, want + 50)
             rows = store.chunks_by_ids([cid for cid, _ in ranked])
         today = dt.date.today().isoformat()
-        # documents past their gueltig_bis never answer unless asked for
-        ranked = [(cid, score) for cid, score in ranked if cid in rows
-                  and (include_expired or not rows[cid]["valid_until"] or rows[cid]["valid_until"] >= today)][:want]
+
+        def wanted(row) -> bool:
+            # documents past their gueltig_bis never answer unless asked for
+            if not include_expired and row["valid_until"] and row["valid_until"] < today:
+                return False
+            return (collection is None or row["collection"] == collection) and (kind is None or row["kind"] == kind)
+
+        ranked = [(cid, score) for cid, score in ranked if cid in rows and wanted(rows[cid])][:want]
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: rows[cid]["text"] for cid, _ in ranked})
         results = []
@@ -223,6 +235,7 @@ class Searcher:
             results.append(
                 SearchResult(
                     rank=len(results) + 1,
+                    passage_id=cid,
                     score=round(float(score), 4),
                     text=row["text"],
                     highlight=best_sentences(query + " " + " ".join(parsed.expansions), row["text"]),

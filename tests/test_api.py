@@ -75,3 +75,25 @@ def test_search_page_renders_results_in_german(client):
 def test_openapi_and_docs(client):
     assert client.get("/docs").status_code == 200
     assert "/api/search" in client.get("/openapi.json").json()["paths"]
+
+
+def test_document_page_shows_metadata_versions_and_anchored_passages(client):
+    body = client.get("/api/search", params={"q": "Wie lange ist ein Perso gültig?", "k": 1}).json()
+    top = body["results"][0]
+    page = client.get(f"/dokument/{top['document']['id']}")
+    assert page.status_code == 200
+    assert f'id="abschnitt-{top["passage_id"]}"' in page.text
+    assert "Versionen" in page.text and "hinzugefügt" in page.text
+    assert client.get("/dokument/gibtsnicht").status_code == 404
+    html = client.get("/", params={"q": "Wie lange ist ein Perso gültig?"}).text
+    assert f'/dokument/{top["document"]["id"]}#abschnitt-{top["passage_id"]}' in html
+
+
+def test_filters_by_collection_and_kind(client):
+    q = {"q": "Widerspruch Datenübermittlung", "k": 10}
+    only_pdf = client.get("/api/search", params={**q, "kind": "pdf"}).json()["results"]
+    assert only_pdf and all(r["document"]["source"].endswith(".pdf") for r in only_pdf)
+    assert client.get("/api/search", params={**q, "collection": "gibtsnicht"}).json()["results"] == []
+    assert client.get("/api/search", params={**q, "kind": "exe"}).status_code == 422
+    html = client.get("/", params={"q": "Widerspruch", "typ": "pdf"}).text
+    assert "de_meldeschein_hinweispflichten.pdf" in html and "pauswg.md" not in html
