@@ -43,6 +43,7 @@ class LexicalIndex:
         # document frequency per term: how many chunks contain it (for typo correction by popularity)
         self.term_df = np.diff(self._indptr)
         self._positions: dict[int, int] | None = None
+        self._term_list: list[str] | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[int, str]]) -> "LexicalIndex":
@@ -61,6 +62,13 @@ class LexicalIndex:
     @property
     def terms(self) -> dict[str, int]:
         return self.retriever.vocab_dict
+
+    @property
+    def term_list(self) -> list[str]:
+        """The vocabulary as a list, built once (typo correction searches it per unknown word)."""
+        if self._term_list is None:
+            self._term_list = list(self.retriever.vocab_dict)
+        return self._term_list
 
     def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
         """BM25 of every chunk (by position), with per-term weights: 1.0 for the

@@ -437,11 +437,14 @@ class IndexStore:
     def current_version(self, doc_id: str) -> int:
         return self.db.execute("SELECT MAX(version) FROM versions WHERE doc_id = ?", (doc_id,)).fetchone()[0] or 0
 
-    def list_documents(self) -> list[sqlite3.Row]:
+    def list_documents(self, doc_id: str | None = None) -> list[sqlite3.Row]:
+        """Documents with their passage count and current version (one, if doc_id is given)."""
+        where, args = ("WHERE d.id = ?", (doc_id,)) if doc_id else ("", ())
         return self.db.execute(
-            """SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunks,
-                      (SELECT MAX(version) FROM versions v WHERE v.doc_id = d.id) AS version
-               FROM documents d ORDER BY d.collection, d.title"""
+            f"""SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunks,
+                       (SELECT MAX(version) FROM versions v WHERE v.doc_id = d.id) AS version
+                FROM documents d {where} ORDER BY d.collection, d.title""",
+            args,
         ).fetchall()
 
     def record_run(self, started_at: str, by: str, sources: list[str], report: dict) -> int:

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     def document_page(request: Request, doc_id: str, searcher: SearcherDep):
         """Metadata, version history and the text, every passage with an anchor."""
         with searcher.snapshot() as store:
-            doc = next((r for r in store.list_documents() if r["id"] == doc_id), None)
+            doc = next(iter(store.list_documents(doc_id)), None)
             if doc is None:
                 raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
             versions = store.versions(doc_id)

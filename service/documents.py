@@ -58,7 +58,7 @@ def _ingest_one(request: Request, searcher, path: Path, root: str, source: str, 
         store.close()
 
 
-def _save_upload(request: Request, file: UploadFile, folder: Path, name: str) -> Path:
+def _save_upload(file: UploadFile, folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     tmp = target.with_name(target.name + ".part")
@@ -79,7 +79,7 @@ def list_documents(searcher: SearcherDep) -> DocumentList:
 @router.get("/documents/{doc_id}", response_model=DocumentInfo)
 def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
     with searcher.snapshot() as store:
-        row = next((r for r in store.list_documents() if r["id"] == doc_id), None)
+        row = next(iter(store.list_documents(doc_id)), None)
         versions = store.versions(doc_id)
     if row is None:
         raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
@@ -122,7 +122,7 @@ def upload_document(
         raise HTTPException(status_code=422, detail="Ungültiger Name der Sammlung.")
     name = _safe_name(file.filename)
     folder = searcher.index_folder / "uploads" / collection
-    path = _save_upload(request, file, folder, name)
+    path = _save_upload(file, folder, name)
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
     try:
@@ -142,7 +142,7 @@ def replace_document(doc_id: str, request: Request, searcher: SearcherDep, by: W
     name = _safe_name(file.filename)
     if Path(name).suffix.lower() != Path(row["source"]).suffix.lower():
         raise HTTPException(status_code=422, detail="Die neue Fassung muss dasselbe Dateiformat haben.")
-    path = _save_upload(request, file, searcher.index_folder / "uploads" / ".replaced" / doc_id, Path(row["source"]).name)
+    path = _save_upload(file, searcher.index_folder / "uploads" / ".replaced" / doc_id, Path(row["source"]).name)
     report = _ingest_one(request, searcher, path, row["root"], row["source"], row["collection"], by)
     return _result(report, searcher, row["root"], row["source"])
 

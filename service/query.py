@@ -121,7 +121,7 @@ class QueryParser:
         if term in vocab:
             return None
         limit = 1 if len(term) < 10 else 2
-        choices = process.extract(term, list(vocab), scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
+        choices = process.extract(term, lexical.term_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
         if not choices:
             return None
         # the most common of the closest terms
