@@ -1,0 +1,122 @@
+"""The search page in a real browser (Debian's Chromium driven by Playwright), with an axe-core check.
+
+Runs in CI (.ci/run installs chromium and sets AMTSWISSEN_REQUIRE_BROWSER); skipped locally
+when Chromium or axe-core is missing. Screenshots go to test-artifacts/ (not committed).
+"""
+
+import importlib.util
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from amtswissen.settings import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+missing = [what for what, ok in (("chromium", Path(CHROMIUM).exists()), ("axe-core", AXE.exists()),
+                                 ("playwright", importlib.util.find_spec("playwright") is not None))
+           if not ok]
+pytestmark = pytest.mark.skipif(bool(missing) and not os.environ.get("AMTSWISSEN_REQUIRE_BROWSER"),
+                                reason=f"not installed here: {missing}")
+
+
+@pytest.fixture(scope="module")
+def base_url(settings, embedder):
+    import uvicorn
+
+    from service.api import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+def _serious_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_question_typed_into_the_page_shows_passage_and_highlight(browser, base_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base_url + "/")
+    assert page.evaluate("document.activeElement.id") == "q"  # focus on load
+    page.keyboard.type("Wie lange ist ein Perso gültig?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result")
+    assert "q=Wie+lange" in page.url  # the query lives in the URL
+    first = page.locator(".result").first
+    assert "zehn Jahren" in first.locator("mark").inner_text()
+    assert "§ 6 Gültigkeitsdauer" in first.locator(".section").inner_text()
+    assert _serious_violations(page) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "suche-desktop.png"), full_page=False)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(ARTIFACTS / "suche-telefon.png"), full_page=False)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
+
+
+def test_pdf_link_opens_the_right_page(browser, base_url):
+    page = browser.new_page()
+    page.goto(base_url + "/?q=Widerspruch+Daten%C3%BCbermittlung+an+Adressbuchverlage&typ=pdf")
+    link = page.locator(".result .links a").first
+    href = link.get_attribute("href")
+    assert href.endswith("#page=2") and "Seite 2" in link.inner_text()
+    response = page.request.get(base_url + href.split("#")[0])
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+
+
+def test_text_document_link_opens_the_passage_and_page_is_accessible(browser, base_url):
+    page = browser.new_page()
+    page.goto(base_url + "/?q=Wie+lange+ist+ein+Perso+g%C3%BCltig%3F")
+    page.locator(".result .links a", has_text="Im Dokument öffnen").first.click()
+    page.wait_for_load_state()
+    anchor = page.url.split("#")[1]
+    assert anchor.startswith("abschnitt-")
+    assert "Gültigkeitsdauer von zehn Jahren" in page.locator(f"#{anchor}").inner_text()
+    assert _serious_violations(page) == []
+
+
+def test_keyboard_only_skip_link_and_empty_state(browser, base_url):
+    page = browser.new_page()
+    page.goto(base_url + "/?q=Ausweis&sammlung=gibtsnicht")
+    assert "Keine Treffer – versuchen Sie" in page.locator(".empty").inner_text()
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.press("Shift+Tab")  # the title link
+    page.keyboard.press("Shift+Tab")  # the skip link, first of all focusable elements
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert page.locator(".skip").bounding_box()["x"] >= 0  # visible when focused
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#ergebnisse")
+    assert _serious_violations(page) == []
