@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from amtswissen.settings import Settings, get_settings
 from models.embedder import Embedder
-from service import documents
+from service import documents, officer
 from service.deps import SearcherDep
 from service.schemas import Health, SearchResponse
 from service.search import Mode, Searcher
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(documents.router)
+    app.include_router(officer.router)
 
     @app.get("/api/search", response_model=SearchResponse, tags=["Suche"])
     def api_search(

@@ -118,19 +118,9 @@ def upload_document(
 ) -> IngestResult:
     """Add a document to a collection; a file of the same name in that collection is replaced.
     The optional fields are the document's metadata (dates as JJJJ-MM-TT, keywords comma-separated)."""
-    if not re.fullmatch(r"[\w\-. ]{1,64}", collection):
-        raise HTTPException(status_code=422, detail="Ungültiger Name der Sammlung.")
-    name = _safe_name(file.filename)
-    folder = searcher.index_folder / "uploads" / collection
-    path = _save_upload(file, folder, name)
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
-    try:
-        write_sidecar(path, meta)
-    except MetadataError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-    report = _ingest_one(request, searcher, path, UPLOAD_ROOT + collection, name, collection, by)
-    return _result(report, searcher, UPLOAD_ROOT + collection, name)
+    return upload(request, searcher, file, collection, by, meta)
 
 
 @router.put("/documents/{doc_id}", response_model=IngestResult)
@@ -148,7 +138,25 @@ def replace_document(doc_id: str, request: Request, searcher: SearcherDep, by: W
 
 
 @router.delete("/documents/{doc_id}", status_code=204)
-def delete_document(doc_id: str, request: Request, searcher: SearcherDep, by: WriterDep) -> None:
+def delete_document(doc_id: str, searcher: SearcherDep, by: WriterDep) -> None:
+    remove_document(searcher, doc_id, by)
+
+
+def upload(request: Request, searcher, file: UploadFile, collection: str, by: str, meta: dict | None = None):
+    """Save an uploaded file into the collection's upload folder and ingest it (API and officer pages)."""
+    if not re.fullmatch(r"[\w\-. ]{1,64}", collection):
+        raise HTTPException(status_code=422, detail="Ungültiger Name der Sammlung.")
+    name = _safe_name(file.filename)
+    path = _save_upload(file, searcher.index_folder / "uploads" / collection, name)
+    try:
+        write_sidecar(path, meta or {})
+    except MetadataError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    report = _ingest_one(request, searcher, path, UPLOAD_ROOT + collection, name, collection, by)
+    return _result(report, searcher, UPLOAD_ROOT + collection, name)
+
+
+def remove_document(searcher, doc_id: str, by: str) -> None:
     from ingest.pipeline import writer_lock
 
     row = searcher.document(doc_id)

@@ -120,3 +120,61 @@ def test_keyboard_only_skip_link_and_empty_state(browser, base_url):
     page.keyboard.press("Enter")
     assert page.url.endswith("#ergebnisse")
     assert _serious_violations(page) == []
+
+
+@pytest.fixture(scope="module")
+def officer_url(tmp_path_factory, embedder):
+    """A server of its own with an API key, on a copy of a small corpus (this test writes)."""
+    import uvicorn
+
+    from amtswissen.settings import Settings
+    from ingest.pipeline import ingest
+    from ingest.store import IndexStore
+    from service.api import create_app
+    from tests.conftest import LAWS, MODEL_DIR
+
+    folder = tmp_path_factory.mktemp("officer")
+    docs = folder / "docs"
+    docs.mkdir()
+    shutil.copy(LAWS / "pauswgebv.md", docs)
+    store = IndexStore(folder / "index")
+    ingest([docs], store, embedder)
+    store.close()
+    settings = Settings(index=folder / "index", model=MODEL_DIR, api_key="geheim")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", folder
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_officer_uploads_a_document_search_finds_it_delete_removes_it(browser, officer_url):
+    url, folder = officer_url
+    note = folder / "fundsachen.md"
+    note.write_text("# Fundbüro\n\nFundsachen werden im Bürgerbüro sechs Monate aufbewahrt.\n", encoding="utf-8")
+    page = browser.new_page()
+    page.goto(url + "/verwaltung")
+    page.fill("#schluessel", "geheim")
+    page.keyboard.press("Enter")
+    page.wait_for_url(url + "/verwaltung")
+    assert _serious_violations(page) == []
+    page.set_input_files("#dateien", str(note))
+    page.fill("#sammlung", "buergerbuero")
+    page.click("text=Hochladen")
+    page.wait_for_selector(".notice")
+    assert "1 Datei(en) übernommen" in page.locator(".notice").inner_text()
+    page.goto(url + "/?q=Wie+lange+werden+Fundsachen+aufbewahrt%3F")
+    assert "sechs Monate aufbewahrt" in page.locator(".result").first.inner_text()
+    page.goto(url + "/verwaltung")
+    page.click("button[aria-label='Fundbüro entfernen']")
+    page.wait_for_selector(".notice")
+    page.goto(url + "/?q=Wie+lange+werden+Fundsachen+aufbewahrt%3F")
+    assert "sechs Monate aufbewahrt" not in page.content()

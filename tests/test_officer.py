@@ -1,0 +1,59 @@
+"""Knowledge officers' pages: login, upload several files, list, delete, history."""
+
+import re
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from amtswissen.settings import Settings
+from ingest.pipeline import ingest
+from ingest.store import IndexStore
+from service.api import create_app
+from tests.conftest import LAWS, MODEL_DIR
+
+
+@pytest.fixture()
+def client(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(LAWS / "pauswgebv.md", docs)
+    store = IndexStore(tmp_path / "index")
+    ingest([docs], store, embedder)
+    store.close()
+    settings = Settings(index=tmp_path / "index", model=MODEL_DIR, api_key="geheim")
+    with TestClient(create_app(settings, embedder)) as c:
+        yield c
+
+
+def test_login_upload_delete_history(client):
+    assert client.get("/verwaltung", follow_redirects=False).headers["location"] == "/verwaltung/anmelden"
+    r = client.post("/verwaltung/anmelden", data={"schluessel": "falsch"}, follow_redirects=False)
+    assert r.headers["location"].endswith("fehler=1")
+    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    page = client.get("/verwaltung").text
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
+    files = [("dateien", ("fund.md", b"# Fund\n\nFundsachen werden sechs Monate aufbewahrt.\n")),
+             ("dateien", ("hund.md", b"# Hund\n\nDie Hundesteuer ist jaehrlich zu zahlen.\n")),
+             ("dateien", ("bild.png", b"\x89PNG"))]
+    r = client.post("/verwaltung/hochladen", files=files, data={"token": token, "sammlung": "buergerbuero"})
+    assert "2 Datei(en) übernommen" in r.text and "bild.png" in r.text
+    hit = client.get("/api/search", params={"q": "Fundsachen aufbewahrt", "k": 1}).json()["results"][0]
+    assert hit["document"]["source"] == "fund.md" and hit["document"]["collection"] == "buergerbuero"
+    assert "fund.md" in r.text and "Einlese-Verlauf" in r.text
+    r = client.post(f"/verwaltung/loeschen/{hit['document']['id']}", data={"token": token})
+    assert "Dokument entfernt" in r.text
+    assert all(x["document"]["source"] != "fund.md"
+               for x in client.get("/api/search", params={"q": "Fundsachen aufbewahrt"}).json()["results"])
+
+
+def test_forms_need_session_and_token(client):
+    r = client.post("/verwaltung/loeschen/x", data={"token": "abc"})
+    assert r.status_code == 403
+    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    assert client.post("/verwaltung/loeschen/x", data={"token": "abc"}).status_code == 403
+
+
+def test_without_a_key_the_area_is_off(tmp_path, embedder):
+    with TestClient(create_app(Settings(index=tmp_path / "i", model=MODEL_DIR), embedder)) as c:
+        assert c.get("/verwaltung/anmelden").status_code == 403
