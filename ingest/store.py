@@ -89,6 +89,13 @@ CREATE TABLE IF NOT EXISTS runs (
     sources TEXT NOT NULL,         -- JSON list
     report TEXT NOT NULL           -- JSON: counts and per-file outcome
 );
+-- evaluation runs of reference questions (officer area), for the trend over time
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    name TEXT NOT NULL,
+    report TEXT NOT NULL           -- JSON of service.evaluate.EvalReport
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -453,6 +460,15 @@ class IndexStore:
             (started_at, now_iso(), by, json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False)),
         )
         return cur.lastrowid
+
+    def record_evaluation(self, name: str, report: dict) -> int:
+        cur = self.db.execute("INSERT INTO evaluations (at, name, report) VALUES (?, ?, ?)",
+                              (now_iso(), name, json.dumps(report, ensure_ascii=False)))
+        return cur.lastrowid
+
+    def evaluations(self, limit: int = 30) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM evaluations ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"id": r["id"], "at": r["at"], "name": r["name"], "report": json.loads(r["report"])} for r in rows]
 
     def runs(self, limit: int = 50) -> list[dict]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

@@ -112,3 +112,64 @@ def delete(request: Request, doc_id: str, searcher: SearcherDep, token: Annotate
     _check_form(request, token)
     remove_document(searcher, doc_id, "verwaltung")
     return RedirectResponse("/verwaltung?meldung=Dokument entfernt", status_code=303)
+
+
+def _trend_svg(evaluations: list[dict], width: int = 480, height: int = 140) -> str:
+    """A small line chart of Hit@5 and MRR@10 over the runs (oldest left), as inline SVG."""
+    runs = list(reversed(evaluations))
+    if len(runs) < 2:
+        return ""
+    step = (width - 40) / (len(runs) - 1)
+
+    def line(key: str) -> str:
+        return " ".join(f"{20 + i * step:.0f},{height - 20 - r['report'][key] * (height - 40):.0f}"
+                        for i, r in enumerate(runs))
+
+    return (f'<svg role="img" aria-label="Verlauf von Hit@5 und MRR@10 über {len(runs)} Läufe" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}">'
+            f'<line x1="20" y1="{height - 20}" x2="{width - 20}" y2="{height - 20}" stroke="#555"/>'
+            f'<polyline fill="none" stroke="#0b4f8a" stroke-width="2" points="{line("hit@5")}"/>'
+            f'<polyline fill="none" stroke="#8a4b00" stroke-width="2" stroke-dasharray="5 3" points="{line("mrr@10")}"/>'
+            f'<text x="20" y="14" font-size="12" fill="#0b4f8a">— Hit@5</text>'
+            f'<text x="100" y="14" font-size="12" fill="#8a4b00">- - MRR@10</text></svg>')
+
+
+@router.get("/auswertung", response_class=HTMLResponse)
+def evaluation_page(request: Request, searcher: SearcherDep, lauf: int | None = None):
+    if not _logged_in(request):
+        return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    with searcher.snapshot() as store:
+        evaluations = store.evaluations()
+    current = next((e for e in evaluations if e["id"] == lauf), None)
+    return _templates(request).TemplateResponse(
+        request, "evaluation.html",
+        {"evaluations": evaluations, "current": current, "trend": _trend_svg(evaluations),
+         "token": _sign(_key(request), "form")},
+    )
+
+
+@router.post("/auswertung")
+def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, token: Annotated[str, Form()]):
+    """Run a question file (format of ../shared/eval/README.md) against the current index."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from ingest.store import IndexStore
+    from service.evaluate import evaluate, load_questions
+
+    _check_form(request, token)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fragen.jsonl"
+        path.write_bytes(fragen.file.read())
+        try:
+            questions = load_questions(path)
+        except (ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise HTTPException(status_code=422, detail=f"Fragendatei nicht lesbar: {exc}") from exc
+    report = evaluate(questions, searcher.search).to_dict()
+    store = IndexStore(searcher.index_folder)
+    try:
+        run_id = store.record_evaluation(fragen.filename or "fragen.jsonl", report)
+    finally:
+        store.close()
+    return RedirectResponse(f"/verwaltung/auswertung?lauf={run_id}", status_code=303)

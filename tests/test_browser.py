@@ -178,3 +178,24 @@ def test_officer_uploads_a_document_search_finds_it_delete_removes_it(browser, o
     page.wait_for_selector(".notice")
     page.goto(url + "/?q=Wie+lange+werden+Fundsachen+aufbewahrt%3F")
     assert "sechs Monate aufbewahrt" not in page.content()
+
+
+def test_officer_runs_an_evaluation_and_sees_its_scores(browser, officer_url):
+    import json
+
+    url, folder = officer_url
+    questions = folder / "referenz.jsonl"
+    questions.write_text(json.dumps({"question": "Was kostet ein Personalausweis?", "doc": "pauswgebv.md",
+                                     "answer_contains": ["37 Euro"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    page = browser.new_page()
+    page.goto(url + "/verwaltung/anmelden")
+    page.fill("#schluessel", "geheim")
+    page.keyboard.press("Enter")
+    page.wait_for_url(url + "/verwaltung")
+    page.click("text=Auswertung mit Referenzfragen")
+    page.set_input_files("#fragen", str(questions))
+    page.click("text=Auswertung starten")
+    page.wait_for_selector("td.hit5")
+    assert page.locator("td.hit5").first.inner_text() == "1.000"
+    assert "Was kostet ein Personalausweis?" in page.content()
+    assert _serious_violations(page) == []

@@ -57,3 +57,22 @@ def test_forms_need_session_and_token(client):
 def test_without_a_key_the_area_is_off(tmp_path, embedder):
     with TestClient(create_app(Settings(index=tmp_path / "i", model=MODEL_DIR), embedder)) as c:
         assert c.get("/verwaltung/anmelden").status_code == 403
+
+
+def test_evaluation_page_runs_a_question_file_and_keeps_the_trend(client):
+    import json
+
+    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    token = re.search(r'name="token" value="([0-9a-f]+)"', client.get("/verwaltung/auswertung").text).group(1)
+    questions = "\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"question": "Was kostet ein Personalausweis?", "doc": "pauswgebv.md", "answer_contains": ["37 Euro"]},
+        {"question": "Hundesteuer Höhe", "doc": "gibtsnicht.md", "answer_contains": ["nie"]},
+    ])
+    for _ in range(2):
+        r = client.post("/verwaltung/auswertung", files={"fragen": ("ref.jsonl", questions.encode())},
+                        data={"token": token})
+        assert r.status_code == 200
+    assert "Hundesteuer Höhe" in r.text and "<svg" in r.text
+    assert r.text.count('class="hit5">0.500<') == 2
+    bad = client.post("/verwaltung/auswertung", files={"fragen": ("x.jsonl", b"{kaputt")}, data={"token": token})
+    assert bad.status_code == 422
