@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup, escape
+
 from ingest.analyze import analyze
 from ingest.sentences import split_sentences
 
@@ -68,3 +70,23 @@ def best_sentences(question: str, text: str, max_sentences: int = 2) -> str | No
             if scores[n] >= 0.8 * scores[best]:
                 chosen.append(n)
     return " ".join(sentences[i] for i in sorted(chosen))
+
+
+def mark_terms(question: str, text: str) -> Markup:
+    """The passage as safe HTML with the question's words marked (<mark class="term">),
+    matched after German analysis, so "gültig" also marks "Gültigkeit"."""
+    wanted = set(analyze(question))
+    if not wanted:
+        return Markup(escape(text))
+    out = []
+    last = 0
+    for m in re.finditer(r"\w+", text):
+        terms = analyze(m.group())
+        out.append(escape(text[last:m.start()]))
+        if terms and (terms[0] in wanted or any(len(w) >= 6 and terms[0].startswith(w) for w in wanted)):
+            out.append(Markup('<mark class="term">') + escape(m.group()) + Markup("</mark>"))
+        else:
+            out.append(escape(m.group()))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)

@@ -77,7 +77,7 @@ def test_question_typed_into_the_page_shows_passage_and_highlight(browser, base_
     page.wait_for_selector(".result")
     assert "q=Wie+lange" in page.url  # the query lives in the URL
     first = page.locator(".result").first
-    assert "zehn Jahren" in first.locator("mark").inner_text()
+    assert "zehn Jahren" in first.locator(".answer mark").inner_text()
     assert "§ 6 Gültigkeitsdauer" in first.locator(".section").inner_text()
     assert _serious_violations(page) == []
     ARTIFACTS.mkdir(exist_ok=True)

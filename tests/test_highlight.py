@@ -20,3 +20,12 @@ def test_terms_pick_the_sentence():
 
 def test_no_overlap_gives_none():
     assert best_sentences("Hundesteuer", SECTION_6) is None
+
+
+def test_question_terms_are_marked_in_the_passage_and_html_is_escaped():
+    from service.highlight import mark_terms
+
+    html = str(mark_terms("Ist der Perso gültig?", "Die Gültigkeit <b>endet</b>; gültig bis 2030."))
+    assert '<mark class="term">Gültigkeit</mark>' in html
+    assert '<mark class="term">gültig</mark>' in html
+    assert "&lt;b&gt;endet&lt;/b&gt;" in html and "<b>" not in html
