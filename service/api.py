@@ -10,19 +10,16 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from amtswissen.settings import Settings, get_settings
 from models.embedder import Embedder
 from service import documents, officer
 from service.deps import SearcherDep
-from service.highlight import mark_terms
 from service.schemas import Health, SearchResponse
 from service.search import Mode, Searcher
+from service.templating import templates
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.filters["mark_terms"] = lambda text, question: mark_terms(question, text)
 
 QueryText = Annotated[str, Query(min_length=1, max_length=1000, description="Die Frage, in Alltagssprache")]
 TopK = Annotated[int, Query(ge=1, le=100, description="Anzahl der Treffer")]

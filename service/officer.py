@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from service.deps import SearcherDep
 from service.documents import remove_document, upload
+from service.templating import templates
 
 router = APIRouter(prefix="/verwaltung", include_in_schema=False)
 COOKIE = "amtswissen_verwaltung"
@@ -42,16 +43,10 @@ def _check_form(request: Request, token: str) -> None:
         raise HTTPException(status_code=403, detail="Bitte neu anmelden.")
 
 
-def _templates(request: Request):
-    from service.api import templates
-
-    return templates
-
-
 @router.get("/anmelden", response_class=HTMLResponse)
 def login_form(request: Request, fehler: str = ""):
     _key(request)
-    return _templates(request).TemplateResponse(request, "login.html", {"fehler": fehler})
+    return templates.TemplateResponse(request, "login.html", {"fehler": fehler})
 
 
 @router.post("/anmelden")
@@ -83,7 +78,7 @@ def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: s
         documents = [d for d in documents if needle in f"{d['title']} {d['source']} {d['collection']}".casefold()]
     column = SORTS.get(sortierung, "title")
     documents = sorted(documents, key=lambda d: d[column] or "", reverse=column == "ingested_at")
-    return _templates(request).TemplateResponse(
+    return templates.TemplateResponse(
         request, "officer.html",
         {"documents": documents, "runs": runs, "q": q, "sortierung": sortierung, "meldung": meldung,
          "token": _sign(_key(request), "form")},
@@ -141,7 +136,7 @@ def evaluation_page(request: Request, searcher: SearcherDep, lauf: int | None = 
     with searcher.snapshot() as store:
         evaluations = store.evaluations()
     current = next((e for e in evaluations if e["id"] == lauf), None)
-    return _templates(request).TemplateResponse(
+    return templates.TemplateResponse(
         request, "evaluation.html",
         {"evaluations": evaluations, "current": current, "trend": _trend_svg(evaluations),
          "token": _sign(_key(request), "form")},

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -49,3 +54,37 @@ def index_dir(tmp_path_factory, corpus_dir, embedder) -> Path:
 @pytest.fixture(scope="session")
 def settings(index_dir) -> Settings:
     return Settings(index=index_dir, model=MODEL_DIR)
+
+
+def small_index(folder: Path, embedder: Embedder, laws: tuple[str, ...] = ("pauswgebv.md",)) -> Path:
+    """An index of a few laws copied into `folder` (for tests that write to it)."""
+    docs = folder / "docs"
+    docs.mkdir()
+    for name in laws:
+        shutil.copy(LAWS / name, docs)
+    store = IndexStore(folder / "index")
+    ingest([docs], store, embedder)
+    store.close()
+    return folder / "index"
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """Serve an app with uvicorn on a free local port (for the browser tests); yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -6,15 +6,13 @@ when Chromium or axe-core is missing. Screenshots go to test-artifacts/ (not com
 
 import importlib.util
 import os
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from amtswissen.settings import PROJECT_ROOT
+from amtswissen.settings import PROJECT_ROOT, Settings
+from service.api import create_app
+from tests.conftest import MODEL_DIR, served, small_index
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -28,23 +26,8 @@ pytestmark = pytest.mark.skipif(bool(missing) and not os.environ.get("AMTSWISSEN
 
 @pytest.fixture(scope="module")
 def base_url(settings, embedder):
-    import uvicorn
-
-    from service.api import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(settings, embedder)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -125,35 +108,10 @@ def test_keyboard_only_skip_link_and_empty_state(browser, base_url):
 @pytest.fixture(scope="module")
 def officer_url(tmp_path_factory, embedder):
     """A server of its own with an API key, on a copy of a small corpus (this test writes)."""
-    import uvicorn
-
-    from amtswissen.settings import Settings
-    from ingest.pipeline import ingest
-    from ingest.store import IndexStore
-    from service.api import create_app
-    from tests.conftest import LAWS, MODEL_DIR
-
     folder = tmp_path_factory.mktemp("officer")
-    docs = folder / "docs"
-    docs.mkdir()
-    shutil.copy(LAWS / "pauswgebv.md", docs)
-    store = IndexStore(folder / "index")
-    ingest([docs], store, embedder)
-    store.close()
-    settings = Settings(index=folder / "index", model=MODEL_DIR, api_key="geheim")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, embedder), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", folder
-    server.should_exit = True
-    thread.join(timeout=10)
+    settings = Settings(index=small_index(folder, embedder), model=MODEL_DIR, api_key="geheim")
+    with served(create_app(settings, embedder)) as url:
+        yield url, folder
 
 
 def test_officer_uploads_a_document_search_finds_it_delete_removes_it(browser, officer_url):

@@ -1,15 +1,12 @@
 """Knowledge officers' API: upload, replace, delete, history — and search follows at once."""
 
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
 from amtswissen.settings import Settings
-from ingest.pipeline import ingest
-from ingest.store import IndexStore
 from service.api import create_app
-from tests.conftest import LAWS, MODEL_DIR
+from tests.conftest import MODEL_DIR, small_index
 
 KEY = {"X-API-Key": "geheim-123"}
 NOTE_V1 = "# Fundbüro\n\nFundsachen werden im Bürgerbüro sechs Monate aufbewahrt.\n"
@@ -18,13 +15,7 @@ NOTE_V2 = "# Fundbüro\n\nFundsachen werden im Bürgerbüro drei Monate aufbewah
 
 @pytest.fixture()
 def client(tmp_path, embedder):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    shutil.copy(LAWS / "pauswgebv.md", docs)
-    store = IndexStore(tmp_path / "index")
-    ingest([docs], store, embedder)
-    store.close()
-    settings = Settings(index=tmp_path / "index", model=MODEL_DIR, api_key="geheim-123")
+    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, api_key="geheim-123")
     with TestClient(create_app(settings, embedder)) as c:
         yield c
 

@@ -1,27 +1,18 @@
 """Knowledge officers' pages: login, upload several files, list, delete, history."""
 
 import re
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
 from amtswissen.settings import Settings
-from ingest.pipeline import ingest
-from ingest.store import IndexStore
 from service.api import create_app
-from tests.conftest import LAWS, MODEL_DIR
+from tests.conftest import MODEL_DIR, small_index
 
 
 @pytest.fixture()
 def client(tmp_path, embedder):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    shutil.copy(LAWS / "pauswgebv.md", docs)
-    store = IndexStore(tmp_path / "index")
-    ingest([docs], store, embedder)
-    store.close()
-    settings = Settings(index=tmp_path / "index", model=MODEL_DIR, api_key="geheim")
+    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, api_key="geheim")
     with TestClient(create_app(settings, embedder)) as c:
         yield c
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from models.embedder import Embedder
 from service.search import Searcher
 from tests.conftest import MODEL_DIR
 

@@ -1,6 +1,5 @@
 """Keeping the base current: edits, deletions, crashes and searches during a replace."""
 
-import json
 import os
 import re
 import shutil
@@ -11,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from amtswissen.settings import Settings
 from ingest.pipeline import ingest
