@@ -4,7 +4,9 @@
   → wohnsitz, anmeldung),
 - synonyms and abbreviations of administrative German from an editable list
   (Perso → Personalausweis), added with a lower weight,
-- typo tolerance for rare words (corrected against the index vocabulary),
+- words of everyday speech weigh less than the words of the trade,
+- typo tolerance for rare words (corrected against the index vocabulary; words
+  of ordinary German are not typos),
 - citations ("§ 17 BMG", "§17 Abs. 2", "Paragraph 6 PAuswG", "Art. 3").
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
+from wordfreq import zipf_frequency
 
 from ingest.analyze import fold, is_stopword, stem, tokenize
 from ingest.lexical import LexicalIndex
@@ -23,6 +26,11 @@ from ingest.lexical import LexicalIndex
 EXPANSION_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.5
 COMPOUND_PART_WEIGHT = 0.6
+# wordfreq's Zipf scale: 1.0 is about one occurrence per 100 million words;
+# "Meldedaten" scores 1.8, "Personalauswies" 0.
+GERMAN_WORD_ZIPF = 1.0
+# everyday_weight: full weight below Zipf 4, falling linearly to the floor
+EVERYDAY_FULL, EVERYDAY_SPAN, EVERYDAY_FLOOR = 7.0, 3.0, 0.3
 
 _CITATION = re.compile(
     r"(?P<kind>§§?|paragraph|paragraf|par\.|art\.|artikel)\s*(?P<num>\d+(?:\s?(?-i:[a-z])(?![A-Za-zÄÖÜäöüß]))?)(?![\d])"
@@ -47,6 +55,26 @@ class ParsedQuery:
     citations: list[Citation] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)
     expansions: list[str] = field(default_factory=list)
+
+
+def is_german_word(word: str) -> bool:
+    """Whether a word occurs in ordinary written German (wordfreq's German list,
+    built from subtitles, news, Wikipedia and web text). Typos score 0 there."""
+    return zipf_frequency(word, "de") >= GERMAN_WORD_ZIPF
+
+
+def everyday_weight(word: str) -> float:
+    """Weight of a question word by how common it is in ordinary German.
+
+    BM25 knows only the documents: to a law, "morgen", "sagen" or "wissen" are
+    rare and so look decisive, though in a question they only carry the
+    conversation. Words of everyday speech (Zipf ≥ 4: "Monat", "sagen") weigh
+    less, down to 0.3 for the most common (Zipf ≥ 6.1); words of the trade
+    ("Meldebescheinigung", Zipf < 4) keep their full weight. Measured on
+    XQuAD-de: BM25 nDCG@10 0.942 → 0.946.
+    """
+    z = zipf_frequency(word, "de")
+    return max(EVERYDAY_FLOOR, min(1.0, (EVERYDAY_FULL - z) / EVERYDAY_SPAN))
 
 
 def parse_citations(text: str) -> list[Citation]:
@@ -111,11 +139,16 @@ class Synonyms:
 class QueryParser:
     def __init__(self, synonyms: Synonyms):
         self.synonyms = synonyms
+        zipf_frequency("Amt", "de")  # loads the German word list now, not during the first search
 
-    def correct(self, term: str, lexical: LexicalIndex) -> str | None:
+    def correct(self, term: str, lexical: LexicalIndex, word: str | None = None) -> str | None:
         """Nearest index term for an unknown word: one edit from six letters, two from ten.
-        Short words are left alone: too many real words lie one edit apart."""
+        Short words are left alone: too many real words lie one edit apart, and so
+        are words of ordinary German the documents happen not to use ("verpasst" is
+        not a typo of "verlasst", "Schwager" not one of "schräg")."""
         if len(term) < 6 or not term.isalpha():
+            return None
+        if word is not None and is_german_word(word):
             return None
         vocab = lexical.terms
         if term in vocab:
@@ -142,8 +175,8 @@ class QueryParser:
                 continue
             whole, parts = word_terms[0], word_terms[1:]
             if whole in lexical.terms or not parts:
-                add(whole, 1.0)
-                fixed = self.correct(whole, lexical)
+                add(whole, everyday_weight(token))
+                fixed = self.correct(whole, lexical, token)
                 if fixed:
                     corrections[token] = fixed
                     add(fixed, CORRECTION_WEIGHT)
@@ -157,7 +190,10 @@ class QueryParser:
         for keys, targets in self.synonyms.matches(stems | set(terms)):
             # A word the documents never use ("Perso") carries no signal of its own:
             # its expansion stands in for it with full weight, and the embedding
-            # model reads the official word in its place. Otherwise it only helps.
+            # model reads the official word in its place. Otherwise it only helps
+            # the lexical side: appended to the question, a list of official terms
+            # pulls the embedding towards whatever section uses them most (measured
+            # with the full list: dev Hit@5 0.833 appended, 0.867 not).
             unknown = not any(k in lexical.terms for k in keys)
             if unknown and len(keys) == 1:
                 replacements.setdefault(keys[0], targets[0])
@@ -167,8 +203,5 @@ class QueryParser:
                 for t in analyzer.terms(phrase):
                     add(t, 1.0 if unknown else EXPANSION_WEIGHT)
         dense_text = re.sub(r"\w+", lambda m: replacements.get(stem(fold(m.group())), m.group()), text)
-        extra = [e for e in expansions if e not in replacements.values()]
-        if extra:
-            dense_text = f"{dense_text} ({', '.join(extra)})"
         return ParsedQuery(text, dense_text, terms, parse_citations(text), corrections, expansions)
 

@@ -3,8 +3,9 @@
 import pytest
 
 from ingest.analyze import analyze
+from ingest.lexical import LexicalIndex
 from ingest.store import IndexStore
-from service.query import Citation, QueryParser, Synonyms, parse_citations, section_pattern
+from service.query import Citation, QueryParser, Synonyms, everyday_weight, parse_citations, section_pattern
 from amtswissen.settings import PROJECT_ROOT
 
 
@@ -53,7 +54,8 @@ def test_synonyms_of_known_words_only_add(parser, lexical):
     parsed = parser.parse("Ausweis abholen", lexical)
     assert parsed.terms[analyze("Ausweis")[0]] == 1.0
     assert parsed.terms[analyze("Personalausweis")[0]] < 1.0  # the expansion weighs less than the question
-    assert parsed.dense_text.startswith("Ausweis ") and "(Personalausweis)" in parsed.dense_text
+    # the embedding model reads the known word as typed, with no list of official terms appended
+    assert parsed.dense_text.startswith("Ausweis ") and "Personalausweis" not in parsed.dense_text
 
 
 def test_synonym_list_is_reread_when_edited(tmp_path, lexical):
@@ -81,3 +83,26 @@ def test_known_and_short_words_are_not_corrected(parser, lexical):
 def test_unknown_compound_is_carried_by_its_parts(parser, lexical):
     parsed = parser.parse("Personalausweisgebühr", lexical)
     assert parsed.terms[analyze("Gebühr")[0]] == 1.0
+
+
+def test_ordinary_german_words_are_not_taken_for_typos(parser):
+    # "verpasst" and "Schwager" are one edit from "verlasst" and "schräg" in this text
+    # (as they are in the laws); they are ordinary German words, not typos
+    lexical = LexicalIndex.build([
+        (1, "Wer die Wohnung verlasst, meldet sich ab. Die Antragsfrist beginnt am Tag des Auszugs."),
+        (2, "Das Lichtbild darf nicht schräg aufgenommen sein. Der Personalausweis wird ausgestellt."),
+    ])
+    assert parser.parse("Frist verpasst", lexical).corrections == {}
+    assert parser.parse("Schwager Lichtbild", lexical).corrections == {}
+    # a real typo next to the same vocabulary is still corrected
+    assert parser.parse("Personalauswies Lichtbild", lexical).corrections == {"Personalauswies": analyze("Personalausweis")[0]}
+
+
+def test_words_of_everyday_speech_weigh_less_than_words_of_the_trade(parser, lexical):
+    assert everyday_weight("Meldebescheinigung") == 1.0
+    assert everyday_weight("Personalausweis") == 1.0
+    assert everyday_weight("sagen") < 0.6
+    assert everyday_weight("morgen") < everyday_weight("Gültigkeit")
+    parsed = parser.parse("Personalausweis morgen abholen", lexical)
+    assert parsed.terms[analyze("Personalausweis")[0]] == 1.0
+    assert parsed.terms[analyze("morgen")[0]] < 0.6
