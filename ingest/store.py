@@ -430,7 +430,7 @@ class IndexStore:
         return problems
 
     def _record_version(self, doc_id: str, event: str, doc: DocumentRecord | None, at: str, by: str) -> None:
-        previous = self.db.execute("SELECT MAX(version) FROM versions WHERE doc_id = ?", (doc_id,)).fetchone()[0] or 0
+        previous = self.current_version(doc_id)
         version = previous if event == "removed" else previous + 1
         self.db.execute(
             "INSERT INTO versions (doc_id, version, event, sha256, size, stored_file, at, by) VALUES (?,?,?,?,?,?,?,?)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -81,5 +80,3 @@ class Embedder:
             show_progress_bar=progress,
         ).astype(np.float32)
 
-    def describe(self) -> str:
-        return json.dumps({"folder": str(self.folder), "id": self.id, "dim": self.dim})
