@@ -34,6 +34,7 @@ def _embedder(settings: Settings):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.names import InvalidName, check_collection
     from ingest.pipeline import IngestError, ingest
     from ingest.store import IndexFormatError, IndexStore
 
@@ -51,12 +52,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             [Path(s) for s in args.sources],
             store,
             embedder,
-            collection=args.collection or settings.default_collection,
+            collection=check_collection(args.collection or settings.default_collection),
             sizes=settings.chunk_sizes(),
+            limits=settings.ingest_limits(),
             by=f"cli:{getpass.getuser()}",
             progress=None if not args.json else False,
         )
-    except IngestError as exc:
+    except (IngestError, InvalidName) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -75,6 +77,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for f in report.failed:
             print(f"  ✗ {f.source}: {f.reason}")
     return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Remove documents and erase their text and originals; --history also erases the version records."""
+    from ingest import writes
+
+    settings = _settings(args)
+    if not (settings.index / "amtswissen.sqlite").exists():
+        print(f"Fehler: kein Index in {settings.index}", file=sys.stderr)
+        return 2
+    embedder = _embedder(settings)
+    status = 0
+    for doc_id in args.ids:
+        try:
+            try:
+                writes.remove(settings.index, embedder, doc_id, f"cli:{getpass.getuser()}")
+                print(f"{doc_id}: entfernt (Text, Vektoren und Originaldateien gelöscht)")
+            except writes.DocumentNotFound:
+                if not args.history:
+                    raise
+            if args.history:
+                erased = writes.purge_history(settings.index, doc_id)
+                print(f"{doc_id}: Versionsgeschichte gelöscht ({erased} Einträge)")
+        except writes.DocumentNotFound:
+            print(f"Fehler: {doc_id}: kein solches Dokument", file=sys.stderr)
+            status = 1
+    return status
 
 
 def _searcher(settings: Settings):
@@ -148,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", help="Sammlung (Standard: default)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("delete", parents=[common], help="Dokumente entfernen und ihre Daten löschen")
+    p.add_argument("ids", nargs="+", metavar="DOC_ID", help="Dokument-ID (siehe /api/documents)")
+    p.add_argument("--history", action="store_true", help="auch die Versionsgeschichte löschen")
+    p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("search", parents=[common], help="Eine Frage stellen")
     p.add_argument("question", metavar="QUESTION")

@@ -36,8 +36,32 @@ class Settings(BaseSettings):
     rerank_top: int = Field(30, ge=1, le=200)
     review_after_days: int = Field(365, ge=1, description="Results from documents not reviewed for longer are marked")
     api_key: str | None = Field(None, description="X-API-Key for the write endpoints; unset = no write access")
+
+    # --- input limits (README: "Grenzen") ---
+    max_upload_mb: int = Field(100, ge=1, description="Largest request body of an upload, enforced while streaming (413)")
+    max_pages: int = Field(2000, ge=1, description="Pages of one PDF")
+    max_ocr_pages: int = Field(200, ge=0, description="Pages of one PDF that may need text recognition")
+    max_ocr_seconds: float = Field(900, gt=0, description="Text recognition time for one document")
+    max_unpacked_mb: int = Field(200, ge=1, description="Unpacked size of a DOCX/ODT part or of an e-mail's attachments")
+    max_image_megapixels: int = Field(100, ge=1, description="Largest embedded page image that OCR decodes")
+    ocr_memory_mb: int = Field(2048, ge=256, description="Address space of one pdftoppm/tesseract process")
+
+    # --- officer sessions (README: "Anmeldung") ---
+    session_minutes: int = Field(60, ge=1, description="A session ends after this long without a request")
+    session_max_hours: int = Field(12, ge=1, description="... and after this long in any case")
+    login_attempts: int = Field(5, ge=1, description="Failed key checks per client address before it must wait")
+    login_lockout_minutes: int = Field(15, ge=1, description="How long a client address waits after too many failures")
+    cookie_secure: bool | None = Field(None, description="Secure flag of the session cookie; unset = when served over HTTPS")
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def ingest_limits(self):
+        from ingest.limits import MIB, IngestLimits
+
+        return IngestLimits(max_pages=self.max_pages, max_ocr_pages=self.max_ocr_pages,
+                            max_ocr_seconds=self.max_ocr_seconds, max_unpacked_bytes=self.max_unpacked_mb * MIB,
+                            max_image_pixels=self.max_image_megapixels * 1_000_000,
+                            ocr_memory_bytes=self.ocr_memory_mb * MIB)
 
     def chunk_sizes(self):
         from ingest.chunk import ChunkSizes

@@ -7,16 +7,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.errors import ExtractionError
+from ingest.limits import IngestLimits
+
 logger = logging.getLogger(__name__)
 
 PDF_SUFFIXES = {".pdf"}
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 OFFICE_SUFFIXES = {".docx", ".odt", ".html", ".htm", ".eml"}
 SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | OFFICE_SUFFIXES
-
-
-class ExtractionError(Exception):
-    """The file cannot be indexed; the message is shown to the user (German)."""
 
 
 @dataclass
@@ -32,14 +31,14 @@ class Extracted:
     problems: list[str] = field(default_factory=list)  # pages that failed, etc.
 
 
-def extract(path: Path) -> Extracted:
+def extract(path: Path, limits: IngestLimits = IngestLimits()) -> Extracted:
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
-        return extract_pdf(path)
+        return extract_pdf(path, limits)
     if suffix in TEXT_SUFFIXES:
         return extract_text(path)
     if suffix in OFFICE_SUFFIXES:
-        return extract_office(path)
+        return extract_office(path, limits)
     raise ExtractionError(f"Dateiformat {suffix or '(ohne Endung)'} wird nicht unterstützt")
 
 
@@ -109,7 +108,7 @@ def _form_fields(page) -> str:
     return "\n".join(lines)
 
 
-def extract_office(path: Path) -> Extracted:
+def extract_office(path: Path, limits: IngestLimits = IngestLimits()) -> Extracted:
     """DOCX, ODT, HTML and e-mail, as Markdown that keeps their headings."""
     from ingest.mail import eml_to_markdown
     from ingest.office import OfficeError, docx_to_markdown, html_to_markdown, odt_to_markdown
@@ -120,13 +119,13 @@ def extract_office(path: Path) -> Extracted:
     title, problems = None, []
     try:
         if suffix == ".docx":
-            text = docx_to_markdown(path)
+            text = docx_to_markdown(path, limits)
         elif suffix == ".odt":
-            text = odt_to_markdown(path)
+            text = odt_to_markdown(path, limits)
         elif suffix in (".html", ".htm"):
             text, title = html_to_markdown(_decode(path.read_bytes()))
         else:
-            text, title, problems = eml_to_markdown(path, lambda p: "\n\n".join(extract(p).pages))
+            text, title, problems = eml_to_markdown(path, lambda p: "\n\n".join(extract(p, limits).pages), limits)
     except OfficeError as exc:
         raise ExtractionError(str(exc)) from exc
     if not text.strip():
@@ -134,7 +133,7 @@ def extract_office(path: Path) -> Extracted:
     return Extracted(kind="markdown", pages=[text], paginated=False, title=title, problems=problems)
 
 
-def extract_pdf(path: Path) -> Extracted:
+def extract_pdf(path: Path, limits: IngestLimits = IngestLimits()) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError
 
@@ -158,6 +157,7 @@ def extract_pdf(path: Path) -> Extracted:
         raise ExtractionError("PDF ist passwortgeschützt") from exc
     except Exception as exc:  # noqa: BLE001 - pypdf signals broken files with many exception types
         raise ExtractionError(f"PDF ist beschädigt und kann nicht gelesen werden ({type(exc).__name__}: {exc})") from exc
+    limits.pages(n_pages)  # before reading any page: a page-count bomb costs nothing
 
     pages, problems = [], []
     for number in range(n_pages):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
+
+from ingest.limits import IngestLimits
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -22,16 +25,29 @@ class OfficeError(Exception):
     pass
 
 
-def _open_xml(path: Path, member: str) -> ElementTree.Element:
+def _read_member(z: zipfile.ZipFile, member: str, limits: IngestLimits) -> bytes:
+    """One part of the zip, refused before inflating if it would be larger than the bound.
+    The declared size is checked first; reading is capped as well, since a damaged
+    archive may declare less than it holds."""
+    info = z.getinfo(member)
+    limits.unpacked(info.file_size, "Der Inhalt des Dokuments")
+    with z.open(info) as f:
+        data = f.read(limits.max_unpacked_bytes + 1)
+    limits.unpacked(len(data), "Der Inhalt des Dokuments")
+    return data
+
+
+def _open_xml(path: Path, member: str, limits: IngestLimits) -> ElementTree.Element:
     try:
         with zipfile.ZipFile(path) as z:
-            return ElementTree.fromstring(z.read(member))
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError) as exc:
+            return ElementTree.fromstring(_read_member(z, member, limits))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as exc:
         raise OfficeError(f"Datei ist beschädigt oder kein gültiges Office-Dokument ({exc})") from exc
 
 
-def docx_to_markdown(path: Path) -> str:
-    root = _open_xml(path, "word/document.xml")
+def docx_to_markdown(path: Path, limits: IngestLimits = IngestLimits()) -> str:
+    root = _open_xml(path, "word/document.xml", limits)
     blocks = []
     for p in root.iter(f"{W}p"):
         text = "".join(t.text or "" for t in p.iter() if t.tag in (f"{W}t", f"{W}tab") and (t.text or t.tag == f"{W}tab"))
@@ -48,8 +64,8 @@ def docx_to_markdown(path: Path) -> str:
     return "\n\n".join(blocks)
 
 
-def odt_to_markdown(path: Path) -> str:
-    root = _open_xml(path, "content.xml")
+def odt_to_markdown(path: Path, limits: IngestLimits = IngestLimits()) -> str:
+    root = _open_xml(path, "content.xml", limits)
     blocks = []
     for el in root.iter():
         if el.tag not in (f"{TEXT}p", f"{TEXT}h"):

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import re
+import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -18,9 +19,11 @@ from typing import Iterator
 
 from ingest.chunk import ChunkSizes, chunk_document, context_text
 from ingest.clean import clean_pages, is_usable
-from ingest.extract import SUPPORTED_SUFFIXES, ExtractionError, Extracted, extract
+from ingest.errors import ExtractionError
+from ingest.extract import SUPPORTED_SUFFIXES, Extracted, extract
+from ingest.limits import IngestLimits, LimitExceeded
 from ingest.metadata import DocumentMeta, MetadataError, from_mapping, read_sidecar, sidecar_for
-from ingest.ocr import ocr_page, ocr_status
+from ingest.ocr import largest_image_pixels, ocr_page, ocr_status
 from ingest.repair import repair_page
 from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 from models.embedder import Embedder
@@ -53,9 +56,9 @@ class IngestReport:
     seconds: float = 0.0
     files: list[dict] = field(default_factory=list)  # per-file outcome, for the run history
 
-    def fail(self, source: str, reason: str) -> None:
+    def fail(self, source: str, reason: str, doc_id: str | None = None) -> None:
         self.failed.append(Failure(source, reason))
-        self.files.append({"source": source, "outcome": "failed", "problems": reason})
+        self.files.append({"source": source, "outcome": "failed", "problems": reason, "doc_id": doc_id})
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -141,20 +144,46 @@ def writer_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _ocr_unusable_pages(path: Path, pages: list[str], problems: list[str]) -> list[str]:
+def _ocr_unusable_pages(path: Path, pages: list[str], problems: list[str], limits: IngestLimits) -> list[str]:
     """Pages without usable text (scans, glyph garbage) are read by OCR when it is installed;
-    otherwise they are left out and reported."""
+    otherwise they are left out and reported. The document is refused when it needs more
+    OCR pages or time than the limits allow, or draws an image too large to decode."""
     out = list(pages)
-    for i, page in enumerate(pages):
-        if is_usable(page):
-            continue
-        reason = ocr_status()
-        if reason:
+    todo = [i for i, page in enumerate(pages) if not is_usable(page)]
+    if not todo:
+        return out
+    reason = ocr_status()
+    if reason:
+        for i in todo:
             problems.append(f"Seite {i + 1}: kein verwertbarer Text – {reason}")
             out[i] = ""
-            continue
+        return out
+    if len(todo) > limits.max_ocr_pages:
+        raise LimitExceeded(f"{len(todo)} Seiten ohne verwertbaren Text bräuchten Texterkennung; erlaubt sind "
+                            f"höchstens {limits.max_ocr_pages} je Dokument (Einstellung AMTSWISSEN_MAX_OCR_PAGES)")
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted:
+        reader.decrypt("")
+    deadline = time.monotonic() + limits.max_ocr_seconds
+    for i in todo:
+        pixels = largest_image_pixels(reader.pages[i])
+        if pixels > limits.max_image_pixels:
+            raise LimitExceeded(f"Seite {i + 1} enthält ein Bild mit {pixels / 1e6:.0f} Megapixeln; erlaubt sind "
+                                f"höchstens {limits.max_image_pixels / 1e6:.0f} (AMTSWISSEN_MAX_IMAGE_MEGAPIXELS)")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _ocr_too_slow(limits)
         try:
-            text = clean_pages([ocr_page(path, i + 1)], paginated=True)[0]
+            text = clean_pages([ocr_page(path, i + 1, timeout=left, memory_bytes=limits.ocr_memory_bytes)],
+                               paginated=True)[0]
+        except subprocess.TimeoutExpired as exc:
+            if time.monotonic() >= deadline:
+                raise _ocr_too_slow(limits) from exc
+            problems.append(f"Seite {i + 1}: Texterkennung abgebrochen (zu langsam)")
+            out[i] = ""
+            continue
         except Exception as exc:  # noqa: BLE001 - OCR failing on one page must not stop the document
             problems.append(f"Seite {i + 1}: Texterkennung fehlgeschlagen ({type(exc).__name__})")
             out[i] = ""
@@ -168,13 +197,19 @@ def _ocr_unusable_pages(path: Path, pages: list[str], problems: list[str]) -> li
     return out
 
 
-def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, sizes: ChunkSizes):
+def _ocr_too_slow(limits: IngestLimits) -> LimitExceeded:
+    return LimitExceeded(f"Die Texterkennung brauchte länger als {limits.max_ocr_seconds:.0f} s für dieses Dokument "
+                         "(Einstellung AMTSWISSEN_MAX_OCR_SECONDS)")
+
+
+def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, sizes: ChunkSizes,
+                     limits: IngestLimits = IngestLimits()):
     """Extract, clean and chunk one file. Raises ExtractionError with a German reason."""
-    extracted = extract(sf.path)
+    extracted = extract(sf.path, limits)
     problems = list(extracted.problems)
     if extracted.kind == "pdf":
         pages = clean_pages([repair_page(p) for p in extracted.pages], paginated=True)
-        pages = _ocr_unusable_pages(sf.path, pages, problems)
+        pages = _ocr_unusable_pages(sf.path, pages, problems, limits)
     else:
         pages = clean_pages(extracted.pages, extracted.paginated)
     if not any(is_usable(p, min_words=1) for p in pages):
@@ -200,7 +235,8 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
         sha256=sha,
         size=sf.path.stat().st_size,
         pages=len(pages) if extracted.paginated else None,
-        stored_file=store.store_file(sf.path, sha256_file(sf.path)),
+        stored_file=store.stored_name(sha256_file(sf.path), sf.path.suffix),
+        original=sf.path,
         ingested_at=now_iso(),
         problems="; ".join(problems),
         abbr=extracted.abbr or _abbreviation(title),
@@ -231,11 +267,20 @@ def _embed_pieces(doc: DocumentRecord, chunks, store: IndexStore, embedder: Embe
     todo = [h for h in texts if h not in cached]
     if todo:
         fresh = dict(zip(todo, embedder.embed_passages([texts[h] for h in todo], progress=progress)))
-        store.cache_vectors(fresh, embedder.id)
+        with writer_lock(store.folder):
+            store.cache_vectors(fresh, embedder.id)
         cached.update(fresh)
     records = [ChunkRecord(c.text, c.section, c.page, [PieceRecord(h, cached[h]) for h in row])
                for c, row in zip(chunks, hashes)]
     return records, len(todo)
+
+
+def public_reason(exc: BaseException, path: Path) -> str:
+    """An unexpected error as a reason to show: its type and message, without server paths."""
+    message = str(exc)
+    for p in {str(path), str(path.parent)}:
+        message = message.replace(p, path.name)
+    return f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {message})"
 
 
 def sync(
@@ -248,66 +293,72 @@ def sync(
     progress: bool | None = None,
     by: str = "system",
     report: IngestReport | None = None,
+    limits: IngestLimits = IngestLimits(),
 ) -> IngestReport:
     """Bring the index in line with these files; documents under `folder_roots`
-    whose file is not among them are removed."""
+    whose file is not among them are removed.
+
+    Reading, OCR and embedding run without the writer lock; it is held only while a
+    batch is written (and while the removals of a folder are decided). So an upload
+    waits for at most one bounded write of another run, never for its OCR."""
     started = time.perf_counter()
     report = report or IngestReport()
-    with writer_lock(store.folder):
-        pending: list[tuple[DocumentRecord, list[ChunkRecord], bool]] = []
-        seen: dict[str, set[str]] = {root: set() for root in folder_roots}
+    pending: list[tuple[DocumentRecord, list[ChunkRecord]]] = []
+    seen: dict[str, set[str]] = {root: set() for root in folder_roots}
 
-        def flush(removals: list[str] | None = None) -> None:
-            """Write the pending documents; the final call also removes and rebuilds BM25."""
-            final = removals is not None
-            if not pending and not final:
-                return
-            store.apply([(d, c) for d, c, _ in pending], removals or [], embedder.id, embedder.dim,
-                        lexical=final, by=by)
-            for doc, chunks, is_new in pending:
-                report.added += is_new
-                report.updated += not is_new
-                report.chunks_written += len(chunks)
-                report.files.append({"source": doc.source, "outcome": "added" if is_new else "updated",
-                                     "problems": doc.problems})
-            pending.clear()
+    def flush(removals: list[str] | None = None) -> None:
+        """Write the pending documents; the final call also removes and rebuilds BM25."""
+        final = removals is not None
+        if not pending and not final:
+            return
+        events = store.apply(pending, removals or [], embedder.id, embedder.dim, lexical=final, by=by)
+        for doc, chunks in pending:
+            is_new = events[doc.id] == "added"
+            report.added += is_new
+            report.updated += not is_new
+            report.chunks_written += len(chunks)
+            report.files.append({"source": doc.source, "outcome": events[doc.id], "problems": doc.problems,
+                                 "doc_id": doc.id})
+        pending.clear()
 
-        for sf in files:
-            if sf.root in seen:
-                seen[sf.root].add(sf.source)
-            try:
-                sha = content_hash(sf.path)
-            except OSError as exc:
-                report.fail(sf.source, f"Datei nicht lesbar ({exc.strerror})")
-                continue
-            existing = store.documents_under(sf.root).get(sf.source)
-            if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
-                report.unchanged += 1
-                continue
-            try:
-                doc, chunks = prepare_document(sf, sha, collection, store, sizes)
-            except ExtractionError as exc:
-                reason = str(exc)
-                if existing is not None:
-                    reason += " – die bisherige Fassung bleibt im Index"
-                report.fail(sf.source, reason)
-                continue
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
-                logger.exception("Unerwarteter Fehler bei %s", sf.path)
-                report.fail(sf.source, f"Unerwarteter Fehler beim Lesen ({type(exc).__name__}: {exc})")
-                continue
-            records, embedded = _embed_pieces(doc, chunks, store, embedder, progress)
-            report.chunks += embedded
-            pending.append((doc, records, existing is None))
-            if len(pending) >= APPLY_EVERY:
+    for sf in files:
+        if sf.root in seen:
+            seen[sf.root].add(sf.source)
+        try:
+            sha = content_hash(sf.path)
+        except OSError as exc:
+            report.fail(sf.source, f"Datei nicht lesbar ({exc.strerror})", document_id(sf.root, sf.source))
+            continue
+        existing = store.documents_under(sf.root).get(sf.source)
+        if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
+            report.unchanged += 1
+            continue
+        try:
+            doc, chunks = prepare_document(sf, sha, collection, store, sizes, limits)
+        except ExtractionError as exc:
+            reason = str(exc)
+            if existing is not None:
+                reason += " – die bisherige Fassung bleibt im Index"
+            report.fail(sf.source, reason, document_id(sf.root, sf.source))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+            logger.exception("Unerwarteter Fehler bei %s", sf.path)
+            report.fail(sf.source, public_reason(exc, sf.path), document_id(sf.root, sf.source))
+            continue
+        records, embedded = _embed_pieces(doc, chunks, store, embedder, progress)
+        report.chunks += embedded
+        pending.append((doc, records))
+        if len(pending) >= APPLY_EVERY:
+            with writer_lock(store.folder):
                 flush()
 
+    with writer_lock(store.folder):
         removals: list[str] = []
         for root, present in seen.items():
             for source, row in store.documents_under(root).items():
                 if source not in present:
                     removals.append(row["id"])
-                    report.files.append({"source": source, "outcome": "removed", "problems": ""})
+                    report.files.append({"source": source, "outcome": "removed", "problems": "", "doc_id": row["id"]})
         if pending or removals or report.added or report.updated:
             flush(removals)
         report.removed = len(removals)
@@ -323,6 +374,7 @@ def ingest(
     sizes: ChunkSizes = ChunkSizes(),
     progress: bool | None = None,
     by: str = "system",
+    limits: IngestLimits = IngestLimits(),
 ) -> IngestReport:
     """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
     started_at = now_iso()
@@ -332,6 +384,6 @@ def ingest(
         report.fail(m.source, m.reason)
     if not files and not folder_roots:
         raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
-    sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report)
+    sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report, limits)
     store.record_run(started_at, by, [str(s) for s in sources], report.to_dict())
     return report

@@ -16,6 +16,8 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -148,6 +150,7 @@ class DocumentRecord:
     owner: str | None = None
     reviewed_at: str | None = None
     keywords: str = "[]"
+    original: Path | None = None  # file to copy to `stored_file` when written (not a column)
 
 
 def document_id(root: str, source: str) -> str:
@@ -175,6 +178,9 @@ class IndexStore:
             return
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, so the text of a deleted document
+        # leaves no trace in free pages (DSGVO Art. 17); cost measured in bench/erase.py.
+        self.db.execute("PRAGMA secure_delete=ON")
         version = self._existing_schema_version()
         if version not in (None, SCHEMA_VERSION):
             self.db.close()
@@ -324,16 +330,25 @@ class IndexStore:
         return index
 
     # --- writing -----------------------------------------------------------------
-    def store_file(self, path: Path, sha256: str) -> str:
-        """Content-addressed copy of the original, so links keep working after the source moves."""
-        rel = Path("files") / sha256[:2] / f"{sha256}{path.suffix.lower()}"
+    @staticmethod
+    def stored_name(sha256: str, suffix: str) -> str:
+        """Where the content-addressed copy of an original lives, relative to the folder."""
+        return (Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}").as_posix()
+
+    def store_file(self, path: Path, rel: str) -> None:
+        """Copy the original, so links keep working after the source moves (unique temporary
+        name: two uploads of the same content may arrive at once)."""
         target = self.folder / rel
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".tmp")
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        os.close(fd)
+        try:
             shutil.copyfile(path, tmp)
             os.replace(tmp, target)
-        return rel.as_posix()
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def apply(
         self,
@@ -343,30 +358,42 @@ class IndexStore:
         dim: int,
         lexical: bool = True,
         by: str = "system",
-    ) -> None:
+    ) -> dict[str, str]:
         """Replace/insert/remove documents atomically (SQLite, FAISS and BM25 together).
+        Call it under the writer lock. Returns each upserted document's event ("added"/"updated").
 
         `lexical=False` skips the BM25 rebuild for an intermediate batch of a long
         ingest; a reader then builds it from SQLite if it needs it before the final batch.
+
+        A removal erases: the text (zeroed by secure_delete, WAL checkpointed), the cached
+        vectors no other passage uses, the stored originals of all its versions, and every
+        older FAISS/BM25 generation that still holds its pieces.
         """
         if not upserts and not removals and not lexical:
-            return
+            return {}
         index = self.load_faiss()
         if index.d != dim:
             index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         db = self.db
+        events: dict[str, str] = {}
+        erased_files: set[str] = set()
         try:
             db.execute("BEGIN IMMEDIATE")
             at = now_iso()
             for doc_id in removals:
                 self._record_version(doc_id, "removed", None, at, by)
+                erased_files |= self._forget_files(doc_id)
             for doc, _ in upserts:
-                event = "updated" if self.document(doc.id) is not None else "added"
-                self._record_version(doc.id, event, doc, at, by)
+                events[doc.id] = "updated" if self.document(doc.id) is not None else "added"
+                self._record_version(doc.id, events[doc.id], doc, at, by)
+                if doc.original is not None:
+                    self.store_file(doc.original, doc.stored_file)
             old_ids: list[int] = []
             for doc_id in removals + [d.id for d, _ in upserts]:
                 old_ids += [r[0] for r in db.execute(
                     "SELECT p.id FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?", (doc_id,))]
+            removed_hashes = self._piece_hashes(removals)
+            for doc_id in removals + [d.id for d, _ in upserts]:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))  # cascades to chunks and pieces
             new_ids, new_vecs = [], []
             for doc, chunks in upserts:
@@ -392,6 +419,7 @@ class IndexStore:
                         )
                         new_ids.append(cur.lastrowid)
                         new_vecs.append(piece.vector)
+            self._drop_unused_vectors(removed_hashes)
             if old_ids:
                 index.remove_ids(np.array(old_ids, dtype=np.int64))
             if new_ids:
@@ -410,7 +438,97 @@ class IndexStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        self._drop_old_generations(generation)
+        if removals:
+            self._erase(erased_files, keep_generation=generation)
+        else:
+            self._drop_old_generations(generation)
+        return events
+
+    # --- erasure ---------------------------------------------------------------------
+    def _piece_hashes(self, doc_ids: list[str]) -> set[str]:
+        hashes: set[str] = set()
+        for doc_id in doc_ids:
+            hashes |= {r[0] for r in self.db.execute(
+                "SELECT p.embed_hash FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?", (doc_id,))}
+        return hashes
+
+    def _drop_unused_vectors(self, hashes: set[str]) -> None:
+        """Cached vectors of erased passages, unless another current passage has the same text."""
+        for h in hashes:
+            if self.db.execute("SELECT 1 FROM pieces WHERE embed_hash = ? LIMIT 1", (h,)).fetchone() is None:
+                self.db.execute("DELETE FROM embeddings WHERE hash = ?", (h,))
+
+    def _forget_files(self, doc_id: str) -> set[str]:
+        """Stored originals of all versions of a document; its version records keep hash and size only."""
+        files = {r[0] for r in self.db.execute(
+            "SELECT stored_file FROM versions WHERE doc_id = ? AND stored_file IS NOT NULL", (doc_id,))}
+        row = self.document(doc_id)
+        if row is not None:
+            files.add(row["stored_file"])
+        self.db.execute("UPDATE versions SET stored_file = NULL WHERE doc_id = ?", (doc_id,))
+        return files
+
+    def _erase(self, files: set[str], keep_generation: int) -> None:
+        """After a committed removal: delete originals nothing refers to any more, every
+        generation but the current one, and checkpoint the WAL so no old page survives there.
+        A reader that still wanted the previous generation rebuilds it from its SQLite snapshot."""
+        for rel in files:
+            used = self.db.execute(
+                "SELECT 1 FROM documents WHERE stored_file = ? UNION SELECT 1 FROM versions WHERE stored_file = ?",
+                (rel, rel)).fetchone()
+            path = (self.folder / rel).resolve()
+            if used is None and path.is_relative_to((self.folder / "files").resolve()):
+                path.unlink(missing_ok=True)
+        self._drop_old_generations(keep_generation, keep_previous=False)
+        self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """Move the WAL into the database and truncate it; retried while readers finish."""
+        for _ in range(10):
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def purge_history(self, doc_id: str) -> int:
+        """Erase a document's version history: for a current document, every version but the
+        current one (records and stored originals); for a removed one, all its records, and its
+        name in the ingest runs. Returns the number of version records erased. Under the writer lock."""
+        row = self.document(doc_id)
+        keep = self.current_version(doc_id) if row is not None else None
+        db = self.db
+        files: set[str] = set()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            where, args = ("doc_id = ? AND version != ?", (doc_id, keep)) if row is not None else ("doc_id = ?", (doc_id,))
+            files = {r[0] for r in db.execute(f"SELECT stored_file FROM versions WHERE {where} AND stored_file IS NOT NULL", args)}
+            files.discard(row["stored_file"] if row is not None else None)
+            erased = db.execute(f"DELETE FROM versions WHERE {where}", args).rowcount
+            if row is None:
+                self._redact_runs(doc_id)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._erase(files, keep_generation=self.generation)
+        return erased
+
+    def _redact_runs(self, doc_id: str) -> None:
+        """The removed document's name in the run history becomes "(gelöscht)"."""
+        for run in self.db.execute("SELECT id, sources, report FROM runs").fetchall():
+            report = json.loads(run["report"])
+            changed = False
+            for entry in report.get("files", []):
+                if entry.get("doc_id") == doc_id:
+                    entry["source"], entry["problems"], changed = "(gelöscht)", "", True
+            sources = json.loads(run["sources"])
+            if changed and len(report.get("files", [])) == 1:
+                sources, changed = ["(gelöscht)"], True
+            if changed:
+                self.db.execute("UPDATE runs SET sources = ?, report = ? WHERE id = ?",
+                                (json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False),
+                                 run["id"]))
 
     def verify(self) -> list[str]:
         """Disagreements between SQLite, FAISS and BM25 of the current generation (empty = consistent)."""
@@ -475,14 +593,16 @@ class IndexStore:
         return [{"id": r["id"], "started_at": r["started_at"], "finished_at": r["finished_at"], "by": r["by"],
                  "sources": json.loads(r["sources"]), "report": json.loads(r["report"])} for r in rows]
 
-    def _drop_old_generations(self, current: int) -> None:
-        # Keep the previous generation: a reader may have read its number a moment ago.
+    def _drop_old_generations(self, current: int, keep_previous: bool = True) -> None:
+        # Keep the previous generation: a reader may have read its number a moment ago
+        # (after an erasure it is dropped too; such a reader rebuilds from SQLite).
+        oldest = current - 1 if keep_previous else current
         for path in [*self.folder.glob("vectors-*.faiss"), *self.folder.glob("lexical-*")]:
             try:
                 gen = int(path.name.split("-")[1].split(".")[0])
             except ValueError:
                 continue
-            if gen < current - 1 or gen > current:
+            if gen < oldest or gen > current:
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:

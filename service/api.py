@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,52 +14,77 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from amtswissen.settings import Settings, get_settings
+from ingest.writes import clean_staging
 from models.embedder import Embedder
-from service import documents, officer
+from service import documents, errors, officer
+from service.auth import Auth
 from service.deps import SearcherDep
+from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
 from service.search import Mode, Searcher
 from service.templating import templates
 
 HERE = Path(__file__).resolve().parent
+# Swagger UI's files from the PyPI package fastapi-offline (MIT): the API docs work offline
+SWAGGER = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"
 
 QueryText = Annotated[str, Query(min_length=1, max_length=1000, description="Die Frage, in Alltagssprache")]
 TopK = Annotated[int, Query(ge=1, le=100, description="Anzahl der Treffer")]
 SearchMode = Annotated[Mode | None, Query(description="hybrid (Standard), dense oder lexical")]
 Kind = Literal["pdf", "markdown", "text"]
 KINDS = {"pdf": "PDF", "markdown": "Text/Office", "text": "Textdatei"}
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
+def clean_question(q: str) -> str:
+    """The question without control and invisible formatting characters; blank means empty."""
+    return " ".join(_INVISIBLE.sub(" ", q).split())
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    auth = Auth(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         model = embedder or Embedder(settings.model, settings.embed_batch_size)
         app.state.settings = settings
+        app.state.auth = auth
         app.state.searcher = Searcher(settings, model)
+        clean_staging(settings.index)
         yield
 
     app = FastAPI(
         title="Amtswissen",
-        description="Semantische Suche über Dokumente der Verwaltung",
+        description="Semantische Suche über Dokumente der Verwaltung. Fehler antworten mit "
+                    "`{\"detail\": \"…\"}` (deutscher Satz).",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.add_middleware(RequestGuard, auth=auth)
+    errors.install(app)
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER), name="swagger")  # before /static: first match wins
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(documents.router)
     app.include_router(officer.router)
 
-    @app.get("/api/search", response_model=SearchResponse, tags=["Suche"])
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs(request: Request):
+        """Swagger UI, served with its files by the app itself (no CDN; CSP without inline script)."""
+        return templates.TemplateResponse(request, "docs.html", {})
+
+    @app.get("/api/search", response_model=SearchResponse, tags=["Suche"], responses=errors.responses(422))
     def api_search(
         searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None,
         include_expired: Annotated[bool, Query(description="auch Dokumente nach ihrem gueltig_bis")] = False,
         collection: Annotated[str | None, Query(max_length=64, description="nur diese Sammlung")] = None,
         kind: Annotated[Kind | None, Query(description="nur diese Dokumentart")] = None,
     ) -> SearchResponse:
-        if not q.strip():
+        q = clean_question(q)
+        if not q:
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
         return searcher.search(q, k, mode, include_expired, collection, kind)
 
@@ -69,7 +96,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, searcher: SearcherDep, q: str = "", k: int = 10, sammlung: str = "", typ: str = ""):
         """The search page; the query lives in the URL, so a result can be sent to a colleague."""
-        q = q.strip()[:1000]
+        q = clean_question(q)[:1000]
         k = min(max(k, 1), 100)
         typ = typ if typ in KINDS else ""
         response = searcher.search(q, k, collection=sammlung or None, kind=typ or None) if q else None

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import mimetypes
-import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Iterator
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from ingest.extract import SUPPORTED_SUFFIXES
-from ingest.metadata import MetadataError, write_sidecar
-from ingest.pipeline import SourceFile, sync
-from ingest.store import IndexStore, now_iso
+from ingest import writes
+from ingest.metadata import MetadataError
+from ingest.names import InvalidName
+from ingest.writes import DocumentNotFound
 from service.deps import SearcherDep, WriterDep
-from service.schemas import DocumentInfo, DocumentList, IngestResult, VersionInfo
+from service.errors import responses
+from service.schemas import DocumentInfo, DocumentList, HistoryPurged, IngestResult, VersionInfo
 
 router = APIRouter(prefix="/api", tags=["Dokumente"])
 
-UPLOAD_ROOT = "upload:"  # root of documents that came in through the API, per collection
+# media types the original of a supported format is served as
+FILE_TYPES = ["application/pdf", "text/markdown", "text/plain", "text/html",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+              "application/vnd.oasis.opendocument.text", "message/rfc822", "application/octet-stream"]
 
 
 def _info(row, version: int | None = None) -> DocumentInfo:
@@ -35,38 +39,20 @@ def _info(row, version: int | None = None) -> DocumentInfo:
     )
 
 
-def _safe_name(filename: str | None) -> str:
-    name = Path(filename or "").name.strip()
-    if not name or name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise HTTPException(
-            status_code=422,
-            detail=f"Dateiname fehlt oder Format nicht unterstützt ({', '.join(sorted(SUPPORTED_SUFFIXES))}).",
-        )
-    return name
-
-
-def _ingest_one(request: Request, searcher, path: Path, root: str, source: str, collection: str, by: str):
+def _limits(request: Request):
     settings = request.app.state.settings
-    store = IndexStore(searcher.index_folder)
+    return settings.chunk_sizes(), settings.ingest_limits()
+
+
+@contextmanager
+def _as_http_errors() -> Iterator[None]:
+    """The write service's errors as HTTP answers with a German detail."""
     try:
-        started = now_iso()
-        report = sync([SourceFile(path, root, source)], [], store, searcher.embedder, collection,
-                      settings.chunk_sizes(), progress=False, by=by)
-        store.record_run(started, by, [f"{root}{source}"], report.to_dict())
-        return report
-    finally:
-        store.close()
-
-
-def _save_upload(file: UploadFile, folder: Path, name: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    tmp = target.with_name(target.name + ".part")
-    with open(tmp, "wb") as out:
-        while block := file.file.read(1 << 20):
-            out.write(block)
-    tmp.replace(target)
-    return target
+        yield
+    except (InvalidName, MetadataError) as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except DocumentNotFound as exc:
+        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.") from exc
 
 
 @router.get("/documents", response_model=DocumentList)
@@ -76,7 +62,7 @@ def list_documents(searcher: SearcherDep) -> DocumentList:
     return DocumentList(documents=[_info(r) for r in rows])
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentInfo)
+@router.get("/documents/{doc_id}", response_model=DocumentInfo, responses=responses(404))
 def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
     with searcher.snapshot() as store:
         row = next(iter(store.list_documents(doc_id)), None)
@@ -89,7 +75,10 @@ def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
     return info
 
 
-@router.get("/documents/{doc_id}/file", include_in_schema=True)
+@router.get("/documents/{doc_id}/file", response_class=FileResponse, responses={
+    200: {"description": "die Originaldatei", "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                                         for t in FILE_TYPES}},
+    **responses(404)})
 def document_file(doc_id: str, searcher: SearcherDep) -> FileResponse:
     row = searcher.document(doc_id)
     if row is None:
@@ -98,18 +87,25 @@ def document_file(doc_id: str, searcher: SearcherDep) -> FileResponse:
     if not path.exists():
         raise HTTPException(status_code=404, detail="Die Originaldatei fehlt im Index.")
     media = mimetypes.guess_type(row["source"])[0] or "application/octet-stream"
-    if row["kind"] == "markdown":
+    if Path(row["source"]).suffix.lower() in (".md", ".markdown"):
         media = "text/markdown"
     if media.startswith("text/"):
         media += "; charset=utf-8"
-    # inline, so a PDF opens in the browser at #page=N
-    return FileResponse(path, media_type=media, filename=Path(row["source"]).name, content_disposition_type="inline")
+    # inline, so a PDF opens in the browser at #page=N; an uploaded web page or e-mail
+    # runs no script and reaches nothing of this origin (CSP sandbox)
+    headers = {"Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"} \
+        if media.startswith(("text/html", "message/")) else None
+    return FileResponse(path, media_type=media, filename=Path(row["source"]).name, content_disposition_type="inline",
+                        headers=headers)
 
 
 OptionalForm = Annotated[str | None, Form(max_length=500)]
 
 
-@router.post("/documents", response_model=IngestResult, status_code=201)
+WRITE_ERRORS = responses(401, 403, 413, 422, 429)
+
+
+@router.post("/documents", response_model=IngestResult, status_code=201, responses=WRITE_ERRORS)
 def upload_document(
     request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile,
     collection: Annotated[str, Form(max_length=64)] = "default",
@@ -117,71 +113,63 @@ def upload_document(
     zustaendig: OptionalForm = None, zuletzt_geprueft: OptionalForm = None, schlagworte: OptionalForm = None,
 ) -> IngestResult:
     """Add a document to a collection; a file of the same name in that collection is replaced.
-    The optional fields are the document's metadata (dates as JJJJ-MM-TT, keywords comma-separated)."""
+    The optional fields are the document's metadata (dates as JJJJ-MM-TT, keywords comma-separated).
+    Collection names: letters, digits, "-" and "_"."""
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
     return upload(request, searcher, file, collection, by, meta)
 
 
-@router.put("/documents/{doc_id}", response_model=IngestResult)
+@router.put("/documents/{doc_id}", response_model=IngestResult, responses={**WRITE_ERRORS, **responses(404)})
 def replace_document(doc_id: str, request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile) -> IngestResult:
     """New content for an existing document: from now on only the new text answers."""
-    row = searcher.document(doc_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
-    name = _safe_name(file.filename)
-    if Path(name).suffix.lower() != Path(row["source"]).suffix.lower():
-        raise HTTPException(status_code=422, detail="Die neue Fassung muss dasselbe Dateiformat haben.")
-    path = _save_upload(file, searcher.index_folder / "uploads" / ".replaced" / doc_id, Path(row["source"]).name)
-    report = _ingest_one(request, searcher, path, row["root"], row["source"], row["collection"], by)
-    return _result(report, searcher, row["root"], row["source"])
+    sizes, limits = _limits(request)
+    with _as_http_errors():
+        result = writes.replace(searcher.index_folder, searcher.embedder, doc_id, file.filename, file.file, by,
+                                sizes, limits)
+    return _result(result)
 
 
-@router.delete("/documents/{doc_id}", status_code=204)
+@router.delete("/documents/{doc_id}", status_code=204, responses={**responses(401, 403, 404, 429)})
 def delete_document(doc_id: str, searcher: SearcherDep, by: WriterDep) -> None:
+    """Remove a document and erase its text, its vectors and the stored originals of all its
+    versions. The version records (date, who, hash, size) stay until the history is purged."""
     remove_document(searcher, doc_id, by)
 
 
+@router.delete("/documents/{doc_id}/history", response_model=HistoryPurged, responses=responses(401, 403, 404, 429))
+def purge_document_history(doc_id: str, searcher: SearcherDep, by: WriterDep) -> HistoryPurged:
+    """Erase the version history: of a current document every version but the current one;
+    of a deleted document all its records and its name in the ingest runs."""
+    with _as_http_errors():
+        erased = writes.purge_history(searcher.index_folder, doc_id)
+    return HistoryPurged(id=doc_id, versions_erased=erased)
+
+
 def upload(request: Request, searcher, file: UploadFile, collection: str, by: str, meta: dict | None = None):
-    """Save an uploaded file into the collection's upload folder and ingest it (API and officer pages)."""
-    if not re.fullmatch(r"[\w\-. ]{1,64}", collection):
-        raise HTTPException(status_code=422, detail="Ungültiger Name der Sammlung.")
-    name = _safe_name(file.filename)
-    path = _save_upload(file, searcher.index_folder / "uploads" / collection, name)
-    try:
-        write_sidecar(path, meta or {})
-    except MetadataError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
-    report = _ingest_one(request, searcher, path, UPLOAD_ROOT + collection, name, collection, by)
-    return _result(report, searcher, UPLOAD_ROOT + collection, name)
+    """Stage an uploaded file and ingest it into the collection (API and officer pages)."""
+    sizes, limits = _limits(request)
+    with _as_http_errors():
+        result = writes.upload(searcher.index_folder, searcher.embedder, file.filename, file.file, collection, by,
+                               meta, sizes, limits)
+    return _result(result)
 
 
 def remove_document(searcher, doc_id: str, by: str) -> None:
-    from ingest.pipeline import writer_lock
-
-    row = searcher.document(doc_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
-    store = IndexStore(searcher.index_folder)
-    try:
-        with writer_lock(store.folder):
-            store.apply([], [doc_id], searcher.embedder.id, searcher.embedder.dim, by=by)
-        store.record_run(now_iso(), by, [f"{row['root']}{row['source']}"],
-                         {"removed": 1, "files": [{"source": row["source"], "outcome": "removed", "problems": ""}]})
-    finally:
-        store.close()
+    with _as_http_errors():
+        writes.remove(searcher.index_folder, searcher.embedder, doc_id, by)
 
 
-@router.get("/ingest/runs", tags=["Betrieb"])
-def ingest_runs(searcher: SearcherDep, limit: int = 50) -> list[dict]:
+@router.get("/ingest/runs", tags=["Betrieb"], responses=responses(401, 403, 429))
+def ingest_runs(searcher: SearcherDep, by: WriterDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
+    """The ingest history with each file's outcome (knowledge officers only: it names files)."""
     with searcher.snapshot() as store:
-        return store.runs(max(1, min(limit, 500)))
+        return store.runs(limit)
 
 
-def _result(report, searcher, root: str, source: str) -> IngestResult:
+def _result(result: writes.WriteResult) -> IngestResult:
+    report = result.report
     if report.failed:
         raise HTTPException(status_code=422, detail=report.failed[0].reason)
-    with searcher.snapshot() as store:
-        row = store.documents_under(root).get(source)
-    return IngestResult(id=row["id"] if row else None, added=report.added, updated=report.updated,
+    return IngestResult(id=result.doc_id, added=report.added, updated=report.updated,
                         unchanged=report.unchanged, chunks=report.chunks)

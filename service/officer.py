@@ -1,74 +1,75 @@
 """Knowledge officers' pages (German, server-rendered): documents, upload, delete, ingest history.
 
 Access: the API key from the settings, entered once on a login form; the browser then
-holds a cookie derived from it (HMAC), and every form carries a token against CSRF.
+holds a random session token (service/auth.py: server-side, expiring, ended by
+"Abmelden"), and every form carries the session's own CSRF token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from service.deps import SearcherDep
+from service.auth import COOKIE, Denied, Session
+from service.deps import AuthDep, SearcherDep, client_address
 from service.documents import remove_document, upload
 from service.templating import templates
 
 router = APIRouter(prefix="/verwaltung", include_in_schema=False)
-COOKIE = "amtswissen_verwaltung"
 SORTS = {"titel": "title", "sammlung": "collection", "eingelesen": "ingested_at"}
 
 
-def _sign(key: str, purpose: str) -> str:
-    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+def _session(request: Request) -> Session | None:
+    return request.app.state.auth.session(request.cookies.get(COOKIE))
 
 
-def _key(request: Request) -> str:
-    key = request.app.state.settings.api_key
-    if not key:
-        raise HTTPException(status_code=403, detail="Der Verwaltungsbereich ist nicht eingerichtet (AMTSWISSEN_API_KEY).")
-    return key
+def _check_form(request: Request, token: str) -> Session:
+    return request.app.state.auth.check_form(request.cookies.get(COOKIE), token)
 
 
-def _logged_in(request: Request) -> bool:
-    key = _key(request)
-    return hmac.compare_digest(request.cookies.get(COOKIE, ""), _sign(key, "session"))
-
-
-def _check_form(request: Request, token: str) -> None:
-    if not _logged_in(request) or not hmac.compare_digest(token, _sign(_key(request), "form")):
-        raise HTTPException(status_code=403, detail="Bitte neu anmelden.")
+def _secure(request: Request) -> bool:
+    configured = request.app.state.settings.cookie_secure
+    return configured if configured is not None else request.url.scheme == "https"
 
 
 @router.get("/anmelden", response_class=HTMLResponse)
-def login_form(request: Request, fehler: str = ""):
-    _key(request)
-    return templates.TemplateResponse(request, "login.html", {"fehler": fehler})
+def login_form(request: Request, auth: AuthDep, fehler: str = ""):
+    auth.session(None)  # 403 when the area is not set up
+    return templates.TemplateResponse(request, "login.html",
+                                      {"fehler": "Der Schlüssel stimmt nicht." if fehler else ""})
 
 
 @router.post("/anmelden")
-def login(request: Request, schluessel: Annotated[str, Form(max_length=500)]):
-    key = _key(request)
-    if not hmac.compare_digest(schluessel, key):
-        return RedirectResponse("/verwaltung/anmelden?fehler=1", status_code=303)
+def login(request: Request, auth: AuthDep, schluessel: Annotated[str, Form(max_length=500)]):
+    try:
+        token, _ = auth.login(schluessel, client_address(request))
+    except Denied as denied:
+        if denied.status == 401:
+            return RedirectResponse("/verwaltung/anmelden?fehler=1", status_code=303)
+        if denied.status == 429:
+            return templates.TemplateResponse(request, "login.html", {"fehler": denied.detail},
+                                              status_code=429, headers=denied.headers)
+        raise
     response = RedirectResponse("/verwaltung", status_code=303)
-    response.set_cookie(COOKIE, _sign(key, "session"), httponly=True, samesite="strict")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/",
+                        max_age=request.app.state.settings.session_max_hours * 3600)
     return response
 
 
 @router.post("/abmelden")
-def logout():
+def logout(request: Request, auth: AuthDep):
+    auth.sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: str = "titel", meldung: str = ""):
-    if not _logged_in(request):
+    session = _session(request)
+    if session is None:
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
     with searcher.snapshot() as store:
         documents = store.list_documents()
@@ -81,7 +82,7 @@ def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: s
     return templates.TemplateResponse(
         request, "officer.html",
         {"documents": documents, "runs": runs, "q": q, "sortierung": sortierung, "meldung": meldung,
-         "token": _sign(_key(request), "form")},
+         "token": session.csrf},
     )
 
 
@@ -131,7 +132,8 @@ def _trend_svg(evaluations: list[dict], width: int = 480, height: int = 140) -> 
 
 @router.get("/auswertung", response_class=HTMLResponse)
 def evaluation_page(request: Request, searcher: SearcherDep, lauf: int | None = None):
-    if not _logged_in(request):
+    session = _session(request)
+    if session is None:
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
     with searcher.snapshot() as store:
         evaluations = store.evaluations()
@@ -139,7 +141,7 @@ def evaluation_page(request: Request, searcher: SearcherDep, lauf: int | None = 
     return templates.TemplateResponse(
         request, "evaluation.html",
         {"evaluations": evaluations, "current": current, "trend": _trend_svg(evaluations),
-         "token": _sign(_key(request), "form")},
+         "token": session.csrf},
     )
 
 

@@ -78,3 +78,8 @@ class IngestResult(BaseModel):
     updated: int
     unchanged: int
     chunks: int
+
+
+class HistoryPurged(BaseModel):
+    id: str
+    versions_erased: int

@@ -88,3 +88,36 @@ def served(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+API_KEY = "geheim-123"
+
+
+def api_settings(folder: Path, embedder: Embedder, **overrides) -> Settings:
+    """Settings on a fresh small index (one law) with an API key; overrides: any Settings field."""
+    return Settings(**{"index": small_index(folder, embedder), "model": MODEL_DIR, "api_key": API_KEY, **overrides})
+
+
+@contextmanager
+def api_client(folder: Path, embedder: Embedder, base_url: str = "http://testserver", **overrides):
+    """A TestClient on `api_settings(...)`."""
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    with TestClient(create_app(api_settings(folder, embedder, **overrides), embedder), base_url=base_url) as client:
+        yield client
+
+
+def multipart(fields: dict[str, str], files: list[tuple[str, bytes, bytes]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body built by hand, so a test controls every byte of a file name."""
+    boundary = b"----amtswissen-test-grenze"
+    out = b""
+    for name, value in fields.items():
+        out += b"--" + boundary + b"\r\n" + f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    for field, filename, data in files:
+        out += (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + field.encode() + b"\"; filename=\""
+                + filename + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + b"\r\n")
+    out += b"--" + boundary + b"--\r\n"
+    return out, {"content-type": "multipart/form-data; boundary=" + boundary.decode()}

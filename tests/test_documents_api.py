@@ -49,7 +49,7 @@ def test_upload_replace_delete_cycle(client):
     assert client.get(f"/api/documents/{doc_id}").status_code == 404
     assert not any("Fundsachen" in t for t in _texts(client, "Fundsachen aufbewahrt"))
 
-    runs = client.get("/api/ingest/runs").json()
+    runs = client.get("/api/ingest/runs", headers=KEY).json()
     assert [r["report"]["files"][0]["outcome"] for r in runs[:3]] == ["removed", "updated", "added"]
 
 

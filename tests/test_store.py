@@ -41,8 +41,8 @@ def test_apply_replace_remove_roundtrip(tmp_path):
     store.apply([], [b.id], "m", 3)
     assert store.counts() == (1, 1)
     assert store.load_faiss().ntotal == 1
-    # only the current and the previous FAISS generation stay on disk
-    assert len(list(tmp_path.glob("vectors-*.faiss"))) == 2
+    # a removal erases: no older generation that still holds b's vector stays on disk
+    assert len(list(tmp_path.glob("vectors-*.faiss"))) == 1
 
 
 def test_failed_write_leaves_previous_index(tmp_path, monkeypatch):

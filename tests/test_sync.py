@@ -59,7 +59,7 @@ def test_edit_one_paragraph_reembeds_only_its_pieces(tmp_path, embedder):
         assert not any(OLD in t for t in texts)  # the old sentence never answers again
     assert any(NEW in r.text for r in search.search("Wie lange ist ein Personalausweis gültig?", 5).results)
 
-    # delete → gone; restore → back, without embedding anything again
+    # delete → gone (its cached vectors erased with it); restore → back
     backup = path.read_bytes()
     path.unlink()
     third = ingest([laws], store, embedder)
@@ -67,7 +67,7 @@ def test_edit_one_paragraph_reembeds_only_its_pieces(tmp_path, embedder):
     assert not any(r.document.source == "pauswg.md" for r in search.search("Personalausweis Gültigkeitsdauer", 10).results)
     path.write_bytes(backup)
     fourth = ingest([laws], store, embedder)
-    assert (fourth.added, fourth.chunks) == (1, 0)
+    assert fourth.added == 1 and fourth.chunks > 50  # embedded again: erasure took its cached vectors
     assert any(NEW in r.text for r in search.search("Wie lange ist ein Personalausweis gültig?", 5).results)
     assert store.verify() == []
     events = [v["event"] for v in store.versions(store.documents_under(str(laws.resolve()))["pauswg.md"]["id"])]

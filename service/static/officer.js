@@ -17,7 +17,16 @@
     xhr.open("POST", form.action);
     bar.hidden = false;
     xhr.upload.addEventListener("progress", (ev) => { if (ev.lengthComputable) bar.value = ev.loaded / ev.total; });
-    xhr.addEventListener("load", () => { window.location.href = xhr.responseURL; });
+    xhr.addEventListener("load", () => {
+      if (xhr.status < 400) { window.location.href = xhr.responseURL; return; }
+      // refused before the page could answer (too large, session expired): say why, stay here
+      let detail = "Hochladen fehlgeschlagen (" + xhr.status + ")";
+      try { detail = JSON.parse(xhr.responseText).detail || detail; } catch (err) { /* not JSON */ }
+      bar.hidden = true;
+      const note = document.getElementById("upload-fehler");
+      note.textContent = detail;
+      note.hidden = false;
+    });
     xhr.send(new FormData(form));
   });
 })();
