@@ -17,10 +17,6 @@ def client(tmp_path, embedder):
         yield c
 
 
-def _files_outside(index, before):
-    return sorted(str(p.relative_to(index.parent)) for p in index.parent.rglob("*") if p not in before)
-
-
 @pytest.mark.parametrize("name", ["..", ".", "a/b", "../x", ".versteckt", "mit leerzeichen", "ä" * 65, "x\x00y"])
 def test_collection_names_that_are_not_identifiers_are_422(client, name):
     index = client.app.state.settings.index
