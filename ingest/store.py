@@ -335,12 +335,12 @@ class IndexStore:
         """Where the content-addressed copy of an original lives, relative to the folder."""
         return (Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}").as_posix()
 
-    def store_file(self, path: Path, rel: str) -> None:
+    def store_file(self, path: Path, rel: str) -> bool:
         """Copy the original, so links keep working after the source moves (unique temporary
-        name: two uploads of the same content may arrive at once)."""
+        name: two uploads of the same content may arrive at once). True if it was copied now."""
         target = self.folder / rel
         if target.exists():
-            return
+            return False
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         os.close(fd)
@@ -349,6 +349,7 @@ class IndexStore:
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
+        return True
 
     def apply(
         self,
@@ -377,6 +378,7 @@ class IndexStore:
         db = self.db
         events: dict[str, str] = {}
         erased_files: set[str] = set()
+        copied: list[Path] = []  # originals this write brought in: gone again if it fails
         try:
             db.execute("BEGIN IMMEDIATE")
             at = now_iso()
@@ -386,8 +388,8 @@ class IndexStore:
             for doc, _ in upserts:
                 events[doc.id] = "updated" if self.document(doc.id) is not None else "added"
                 self._record_version(doc.id, events[doc.id], doc, at, by)
-                if doc.original is not None:
-                    self.store_file(doc.original, doc.stored_file)
+                if doc.original is not None and self.store_file(doc.original, doc.stored_file):
+                    copied.append(self.folder / doc.stored_file)
             old_ids: list[int] = []
             for doc_id in removals + [d.id for d, _ in upserts]:
                 old_ids += [r[0] for r in db.execute(
@@ -437,6 +439,8 @@ class IndexStore:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
+            for path in copied:
+                path.unlink(missing_ok=True)
             raise
         if removals:
             self._erase(erased_files, keep_generation=generation)
@@ -515,20 +519,24 @@ class IndexStore:
         return erased
 
     def _redact_runs(self, doc_id: str) -> None:
-        """The removed document's name in the run history becomes "(gelöscht)"."""
+        """The removed document's name in the run history becomes "(gelöscht)": in the per-file
+        outcomes (found by document id), in the failures and in the sources of upload runs."""
+        gone = "(gelöscht)"
         for run in self.db.execute("SELECT id, sources, report FROM runs").fetchall():
             report = json.loads(run["report"])
-            changed = False
+            names = {e.get("source") for e in report.get("files", []) if e.get("doc_id") == doc_id}
+            if not names:
+                continue
             for entry in report.get("files", []):
                 if entry.get("doc_id") == doc_id:
-                    entry["source"], entry["problems"], changed = "(gelöscht)", "", True
-            sources = json.loads(run["sources"])
-            if changed and len(report.get("files", [])) == 1:
-                sources, changed = ["(gelöscht)"], True
-            if changed:
-                self.db.execute("UPDATE runs SET sources = ?, report = ? WHERE id = ?",
-                                (json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False),
-                                 run["id"]))
+                    entry["source"], entry["problems"] = gone, ""
+            for failure in report.get("failed", []):
+                if failure.get("source") in names:
+                    failure["source"], failure["reason"] = gone, ""
+            # "upload:<collection><name>" or the file path given to the CLI; a folder keeps its path
+            sources = [gone if any(str(s).endswith(n) for n in names) else s for s in json.loads(run["sources"])]
+            self.db.execute("UPDATE runs SET sources = ?, report = ? WHERE id = ?",
+                            (json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False), run["id"]))
 
     def verify(self) -> list[str]:
         """Disagreements between SQLite, FAISS and BM25 of the current generation (empty = consistent)."""

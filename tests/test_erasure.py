@@ -69,6 +69,16 @@ def test_purging_a_current_documents_history_keeps_the_current_version(client):
     assert b"holunderall" not in b"".join(p.read_bytes().lower() for p in (index / "files").rglob("*") if p.is_file())
 
 
+def test_purge_also_clears_the_name_from_failed_attempts(client):
+    r = client.post("/api/documents", files={"file": ("aussage.md", V1.encode())}, headers=KEY)
+    doc_id = r.json()["id"]
+    # a refused new version (empty file) is in the run log with the name
+    assert client.put(f"/api/documents/{doc_id}", files={"file": ("aussage.md", b"")}, headers=KEY).status_code == 422
+    client.delete(f"/api/documents/{doc_id}", headers=KEY)
+    client.delete(f"/api/documents/{doc_id}/history", headers=KEY)
+    assert "aussage.md" not in str(client.get("/api/ingest/runs", headers=KEY).json())
+
+
 def test_a_refused_upload_leaves_nothing(client):
     index = client.app.state.settings.index
     before = {p for p in index.rglob("*") if p.is_file() and not p.name.startswith("amtswissen.sqlite")}
