@@ -162,7 +162,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # Forwarded headers only from configured proxies: uvicorn's default trusts 127.0.0.1, so any
+    # local client could pick the address its failed key attempts count against.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or "")
     return 0
 
 

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(2000, ge=1, description="Pages of one PDF")
     max_ocr_pages: int = Field(200, ge=0, description="Pages of one PDF that may need text recognition")
     max_ocr_seconds: float = Field(900, gt=0, description="Text recognition time for one document")
-    max_unpacked_mb: int = Field(200, ge=1, description="Unpacked size of a DOCX/ODT part or of an e-mail's attachments")
+    max_unpacked_mb: int = Field(50, ge=1, description="Unpacked size of a DOCX/ODT part or of an e-mail's attachments")
+    max_read_seconds: float = Field(300, gt=0, description="Reading the text of one document (PDF pages, office XML)")
+    max_attachments: int = Field(200, ge=0, description="Attachments of one e-mail that are read")
     max_image_megapixels: int = Field(100, ge=1, description="Largest embedded page image that OCR decodes")
     ocr_memory_mb: int = Field(2048, ge=256, description="Address space of one pdftoppm/tesseract process")
 
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
     login_attempts: int = Field(5, ge=1, description="Failed key checks per client address before it must wait")
     login_lockout_minutes: int = Field(15, ge=1, description="How long a client address waits after too many failures")
     cookie_secure: bool | None = Field(None, description="Secure flag of the session cookie; unset = when served over HTTPS")
+    trusted_proxies: str | None = Field(
+        None, description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated); "
+                          "unset = none, so no client can choose the address its failed attempts count against")
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -61,7 +66,8 @@ class Settings(BaseSettings):
         return IngestLimits(max_pages=self.max_pages, max_ocr_pages=self.max_ocr_pages,
                             max_ocr_seconds=self.max_ocr_seconds, max_unpacked_bytes=self.max_unpacked_mb * MIB,
                             max_image_pixels=self.max_image_megapixels * 1_000_000,
-                            ocr_memory_bytes=self.ocr_memory_mb * MIB)
+                            ocr_memory_bytes=self.ocr_memory_mb * MIB, max_read_seconds=self.max_read_seconds,
+                            max_attachments=self.max_attachments)
 
     def chunk_sizes(self):
         from ingest.chunk import ChunkSizes

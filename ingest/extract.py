@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import ExtractionError
-from ingest.limits import IngestLimits
+from ingest.limits import IngestLimits, LimitExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,11 @@ def extract_pdf(path: Path, limits: IngestLimits = IngestLimits()) -> Extracted:
     limits.pages(n_pages)  # before reading any page: a page-count bomb costs nothing
 
     pages, problems = [], []
+    # pages may share one huge content stream that pypdf parses again for each: bound the time
+    deadline = time.monotonic() + limits.max_read_seconds
     for number in range(n_pages):
+        if time.monotonic() > deadline:
+            raise LimitExceeded(limits.too_slow())
         try:
             page = reader.pages[number]
             text = page.extract_text() or ""

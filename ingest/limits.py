@@ -24,7 +24,9 @@ class IngestLimits:
     max_pages: int = 2000  # pages of one PDF (AMTSWISSEN_MAX_PAGES)
     max_ocr_pages: int = 200  # pages of one PDF that need text recognition
     max_ocr_seconds: float = 900.0  # text recognition time for one document
-    max_unpacked_bytes: int = 200 * MIB  # one XML part of DOCX/ODT, all attachments of an e-mail
+    max_unpacked_bytes: int = 50 * MIB  # one XML part of DOCX/ODT, all attachments of an e-mail (unpacked)
+    max_read_seconds: float = 300.0  # reading the text of one document (PDF pages, office XML)
+    max_attachments: int = 200  # attachments of one e-mail that are read
     max_image_pixels: int = 100_000_000  # an embedded page image that OCR would have to decode
     ocr_memory_bytes: int = 2048 * MIB  # address space of one pdftoppm/tesseract process
 
@@ -32,6 +34,10 @@ class IngestLimits:
         if n > self.max_pages:
             raise LimitExceeded(f"Das PDF hat {n:,} Seiten; erlaubt sind höchstens {self.max_pages:,} "
                                 "(Einstellung AMTSWISSEN_MAX_PAGES)".replace(",", "."))
+
+    def too_slow(self) -> str:
+        return (f"Das Lesen des Dokuments dauerte länger als {self.max_read_seconds:.0f} s "
+                "(Einstellung AMTSWISSEN_MAX_READ_SECONDS)")
 
     def unpacked(self, size: int, what: str) -> None:
         if size > self.max_unpacked_bytes:

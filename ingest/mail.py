@@ -10,14 +10,15 @@ from pathlib import Path
 from ingest.errors import ExtractionError
 from ingest.limits import IngestLimits
 from ingest.names import InvalidName, clean_filename
-from ingest.office import html_to_markdown
+from ingest.office import html_to_markdown, zip_unpacked_size
 
 
 def eml_to_markdown(path: Path, extract_attachment, limits: IngestLimits = IngestLimits()) -> tuple[str, str | None, list[str]]:
     """Markdown text, subject and problems. `extract_attachment(path) -> text` reads an attachment.
 
     A bad attachment (unsafe name, unreadable, unsupported) is skipped and reported; the mail is
-    indexed. All attachments together may unpack to at most `limits.max_unpacked_bytes`."""
+    indexed. All attachments together, with what DOCX/ODT attachments unpack to, may come to at
+    most `limits.max_unpacked_bytes`; at most `limits.max_attachments` are read."""
     msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     subject = str(msg.get("subject") or "").strip() or None
     header = "\n".join(f"{k}: {msg[k]}" for k in ("From", "To", "Date") if msg.get(k))
@@ -30,6 +31,10 @@ def eml_to_markdown(path: Path, extract_attachment, limits: IngestLimits = Inges
     problems: list[str] = []
     unpacked = 0
     for number, attachment in enumerate(msg.iter_attachments(), start=1):
+        if number > limits.max_attachments:
+            problems.append(f"Anhänge ab Nr. {number} nicht gelesen: höchstens {limits.max_attachments} je E-Mail "
+                            "(Einstellung AMTSWISSEN_MAX_ATTACHMENTS)")
+            break
         raw_name = attachment.get_filename() or f"anhang-{number}"
         try:
             name = clean_filename(raw_name)
@@ -42,6 +47,9 @@ def eml_to_markdown(path: Path, extract_attachment, limits: IngestLimits = Inges
         with tempfile.TemporaryDirectory() as tmp:
             file = Path(tmp) / name
             file.write_bytes(data)
+            # one budget for the whole mail: what zip-based attachments (DOCX, ODT) unpack to counts too
+            unpacked += zip_unpacked_size(file)
+            limits.unpacked(unpacked, "Die Anhänge der E-Mail")
             try:
                 text = extract_attachment(file)
             except ExtractionError as exc:  # the reason, never the temporary path

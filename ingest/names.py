@@ -22,13 +22,23 @@ class InvalidName(ValueError):
     """A name that cannot be used (message in German, for a 422)."""
 
 
-def clean_filename(raw: str | None) -> str:
-    """The last path component, NFC, without control or direction-override characters,
-    shortened to MAX_NAME_BYTES (keeping the suffix). Raises InvalidName."""
+def _last_part(raw: str | None) -> str:
+    """NFC, without control or direction-override characters, the last path component."""
     text = unicodedata.normalize("NFC", raw or "")
     # Cc: NUL and other controls; Cf: right-to-left overrides, zero-width characters
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    name = " ".join(re.split(r"[\\/]", text)[-1].split()).strip(" .") if text else ""
+    return " ".join(re.split(r"[\\/]", text)[-1].split()).strip(" .") if text else ""
+
+
+def display_name(raw: str | None) -> str:
+    """A name from outside as it may appear in a message, even when it cannot be used."""
+    return _last_part(raw)[:100] or "(ohne Namen)"
+
+
+def clean_filename(raw: str | None) -> str:
+    """The last path component, NFC, without control or direction-override characters,
+    shortened to MAX_NAME_BYTES (keeping the suffix). Raises InvalidName."""
+    name = _last_part(raw)
     if not name or name.startswith(".") or name in ("", ".", ".."):
         raise InvalidName("Dateiname fehlt oder ist ungültig.")
     suffix = PurePosixPath(name).suffix.lower()

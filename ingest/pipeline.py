@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 APPLY_EVERY = int(os.environ.get("AMTSWISSEN_APPLY_EVERY", "25"))
 
 
+GONE = "Das Dokument wurde inzwischen gelöscht"
+
+
 class IngestError(Exception):
     """Nothing could be done (bad arguments, index not writable)."""
 
@@ -294,9 +297,11 @@ def sync(
     by: str = "system",
     report: IngestReport | None = None,
     limits: IngestLimits = IngestLimits(),
+    only_existing: bool = False,
 ) -> IngestReport:
     """Bring the index in line with these files; documents under `folder_roots`
-    whose file is not among them are removed.
+    whose file is not among them are removed. `only_existing` (a replace): a document
+    deleted meanwhile is not brought back; it fails with GONE.
 
     Reading, OCR and embedding run without the writer lock; it is held only while a
     batch is written (and while the removals of a folder are decided). So an upload
@@ -309,6 +314,10 @@ def sync(
     def flush(removals: list[str] | None = None) -> None:
         """Write the pending documents; the final call also removes and rebuilds BM25."""
         final = removals is not None
+        if only_existing:  # decided under the lock: a delete that came first wins
+            for doc, _ in [p for p in pending if store.document(p[0].id) is None]:
+                pending.remove((doc, _))
+                report.fail(doc.source, GONE, doc.id)
         if not pending and not final:
             return
         events = store.apply(pending, removals or [], embedder.id, embedder.dim, lexical=final, by=by)

@@ -518,6 +518,11 @@ class IndexStore:
         self._erase(files, keep_generation=self.generation)
         return erased
 
+    def runs_naming(self, doc_id: str) -> list[int]:
+        """Runs whose report names this document (also one that never became current: a refused upload)."""
+        return [r["id"] for r in self.db.execute("SELECT id, report FROM runs").fetchall()
+                if any(e.get("doc_id") == doc_id for e in json.loads(r["report"]).get("files", []))]
+
     def _redact_runs(self, doc_id: str) -> None:
         """The removed document's name in the run history becomes "(gelöscht)": in the per-file
         outcomes (found by document id), in the failures and in the sources of upload runs."""

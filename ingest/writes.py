@@ -11,6 +11,7 @@ the document current.
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import time
@@ -23,7 +24,7 @@ from ingest.chunk import ChunkSizes
 from ingest.limits import IngestLimits
 from ingest.metadata import write_sidecar
 from ingest.names import InvalidName, check_collection, clean_filename
-from ingest.pipeline import IngestReport, SourceFile, sync, writer_lock
+from ingest.pipeline import GONE, IngestReport, SourceFile, sync, writer_lock
 from ingest.store import IndexStore, document_id, now_iso
 from models.embedder import Embedder
 
@@ -70,16 +71,17 @@ def clean_staging(index_folder: Path, older_than: float = 24 * 3600) -> None:
 
 
 def ingest_file(index_folder: Path, embedder: Embedder, path: Path, root: str, source: str, collection: str,
-                by: str, sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits()) -> WriteResult:
+                by: str, sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits(),
+                only_existing: bool = False) -> WriteResult:
     """Bring one document (root, source) in line with the file at `path`; record the run."""
     store = IndexStore(index_folder)
     try:
         started = now_iso()
         report = sync([SourceFile(path, root, source)], [], store, embedder, collection, sizes,
-                      progress=False, by=by, limits=limits)
+                      progress=False, by=by, limits=limits, only_existing=only_existing)
         for failure in report.failed:  # never a server path in a message
             failure.reason = failure.reason.replace(str(path.parent), "").replace(str(path), path.name)
-        store.record_run(started, by, [f"{root}{source}"], report.to_dict())
+        store.record_run(started, by, [f"{root}/{source}"], report.to_dict())
         return WriteResult(report, document_id(root, source))
     finally:
         store.close()
@@ -88,23 +90,38 @@ def ingest_file(index_folder: Path, embedder: Embedder, path: Path, root: str, s
 def upload(index_folder: Path, embedder: Embedder, filename: str | None, stream: BinaryIO, collection: str,
            by: str, meta: dict | None = None, sizes: ChunkSizes = ChunkSizes(),
            limits: IngestLimits = IngestLimits()) -> WriteResult:
-    """A new document in a collection, or a new version of the one with the same file name there."""
+    """A new document in a collection, or a new version of the one with the same file name there
+    (which keeps the metadata it had, where the form gives no new value)."""
     collection = check_collection(collection)
-    with staged(index_folder, filename, stream, meta) as path:
+    name = clean_filename(filename)
+    store = IndexStore(index_folder)
+    try:
+        existing = store.document(document_id(UPLOAD_ROOT + collection, name))
+    finally:
+        store.close()
+    if existing is not None:
+        meta = _kept_meta(existing, meta)
+    with staged(index_folder, name, stream, meta) as path:
         return ingest_file(index_folder, embedder, path, UPLOAD_ROOT + collection, path.name, collection, by,
                            sizes, limits)
 
 
 def replace(index_folder: Path, embedder: Embedder, doc_id: str, filename: str | None, stream: BinaryIO, by: str,
-            sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits()) -> WriteResult:
-    """New content for an existing document (same format); its id, source and collection stay."""
+            meta: dict | None = None, sizes: ChunkSizes = ChunkSizes(),
+            limits: IngestLimits = IngestLimits()) -> WriteResult:
+    """New content for an existing document (same format); its id, source, collection and
+    metadata stay (fields given in `meta` change). If the document is deleted while the new
+    content is read, the delete wins: DocumentNotFound."""
     row = _document(index_folder, doc_id)
     name = clean_filename(filename)
     if Path(name).suffix.lower() != Path(row["source"]).suffix.lower():
         raise InvalidName("Die neue Fassung muss dasselbe Dateiformat haben.")
-    with staged(index_folder, Path(row["source"]).name, stream) as path:
-        return ingest_file(index_folder, embedder, path, row["root"], row["source"], row["collection"], by,
-                           sizes, limits)
+    with staged(index_folder, Path(row["source"]).name, stream, _kept_meta(row, meta)) as path:
+        result = ingest_file(index_folder, embedder, path, row["root"], row["source"], row["collection"], by,
+                             sizes, limits, only_existing=True)
+    if any(f.reason == GONE for f in result.report.failed):
+        raise DocumentNotFound(doc_id)
+    return result
 
 
 def remove(index_folder: Path, embedder: Embedder, doc_id: str, by: str) -> None:
@@ -115,9 +132,10 @@ def remove(index_folder: Path, embedder: Embedder, doc_id: str, by: str) -> None
         with writer_lock(store.folder):
             store.apply([], [doc_id], embedder.id, embedder.dim, by=by)
         _erase_legacy_upload(store.folder, row)
-        store.record_run(now_iso(), by, [f"{row['root']}{row['source']}"],
+        store.record_run(now_iso(), by, [f"{row['root']}/{row['source']}"],
                          {"removed": 1, "files": [{"source": row["source"], "outcome": "removed", "problems": "",
                                                    "doc_id": doc_id}]})
+        store.checkpoint()  # the WAL ends empty, the run record included
     finally:
         store.close()
 
@@ -128,11 +146,20 @@ def purge_history(index_folder: Path, doc_id: str) -> int:
     store = IndexStore(index_folder)
     try:
         with writer_lock(store.folder):
-            if store.document(doc_id) is None and not store.versions(doc_id):
+            if store.document(doc_id) is None and not store.versions(doc_id) and not store.runs_naming(doc_id):
                 raise DocumentNotFound(doc_id)
             return store.purge_history(doc_id)
     finally:
         store.close()
+
+
+def _kept_meta(row, given: dict | None) -> dict:
+    """A document's metadata as upload-form fields, overridden by the fields given now:
+    a new version must not make an expired document answer again."""
+    kept = {"title": row["title"], "gueltig_ab": row["valid_from"], "gueltig_bis": row["valid_until"],
+            "zustaendig": row["owner"], "zuletzt_geprueft": row["reviewed_at"],
+            "schlagworte": ", ".join(json.loads(row["keywords"] or "[]"))}
+    return {**kept, **{k: v for k, v in (given or {}).items() if v not in (None, "")}}
 
 
 def _document(index_folder: Path, doc_id: str):

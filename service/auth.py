@@ -3,9 +3,10 @@
 - Keys are compared as bytes: a header arrives as latin-1-decoded text, a form value as
   UTF-8 text; both are turned back into the bytes the client sent, so a key with umlauts
   works and an umlaut in a wrong key is a plain 401, never a 500.
-- Failed checks are counted per client address; after `login_attempts` failures the
-  address waits `login_lockout_minutes`, even with the right key (≈800 guesses per second
-  were possible before).
+- Failed checks are counted per client address; after `login_attempts` failures within
+  `login_lockout_minutes` the address waits, even with the right key (≈800 guesses per
+  second were possible before). The address is the peer's, or what a configured trusted
+  proxy forwards (`trusted_proxies`), never a header any client can set.
 - Sessions are random server-side tokens with an idle and an absolute expiry, each with
   its own CSRF token; "Abmelden" ends the session on the server.
 """
@@ -68,10 +69,6 @@ class Throttle:
             if len(self._failures) >= self.MAX_TRACKED and who not in self._failures:
                 self._failures.pop(next(iter(self._failures)))
             self._failures.setdefault(who, []).append(self.clock())
-
-    def succeeded(self, who: str) -> None:
-        with self._lock:
-            self._failures.pop(who, None)
 
 
 @dataclass
@@ -154,7 +151,8 @@ class Auth:
         if not presented or not key_matches(key, presented):
             self.throttle.failed(client)
             raise Denied(401, "API-Schlüssel fehlt oder ist falsch (Header X-API-Key).")
-        self.throttle.succeeded(client)
+        # a success does not clear the count: behind a shared address it would hand an attacker
+        # fresh guesses after every legitimate request
 
     def check_api_header(self, header: str | None, client: str) -> None:
         self.check_key(header_bytes(header), client)

@@ -121,12 +121,19 @@ def upload_document(
 
 
 @router.put("/documents/{doc_id}", response_model=IngestResult, responses={**WRITE_ERRORS, **responses(404)})
-def replace_document(doc_id: str, request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile) -> IngestResult:
-    """New content for an existing document: from now on only the new text answers."""
+def replace_document(
+    doc_id: str, request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile,
+    title: OptionalForm = None, gueltig_ab: OptionalForm = None, gueltig_bis: OptionalForm = None,
+    zustaendig: OptionalForm = None, zuletzt_geprueft: OptionalForm = None, schlagworte: OptionalForm = None,
+) -> IngestResult:
+    """New content for an existing document: from now on only the new text answers. Its metadata
+    stay; the optional fields change them. A document deleted meanwhile stays deleted (404)."""
     sizes, limits = _limits(request)
+    meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
+            "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
     with _as_http_errors():
         result = writes.replace(searcher.index_folder, searcher.embedder, doc_id, file.filename, file.file, by,
-                                sizes, limits)
+                                meta, sizes, limits)
     return _result(result)
 
 

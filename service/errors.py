@@ -69,6 +69,19 @@ GERMAN = {
     "Invalid multipart data.": "Der mehrteilige Inhalt (multipart/form-data) ist ungültig.",
     "Missing boundary in multipart.": "Im mehrteiligen Inhalt fehlt die Grenze (boundary).",
 }
+# Starlette's multipart limits, recognised by how their messages begin
+GERMAN_PREFIX = {
+    "Too many fields": "Zu viele Formularfelder in der Anfrage.",
+    "Too many files": "Zu viele Dateien in der Anfrage.",
+    "Part exceeded maximum size": "Ein Formularfeld ist zu groß.",
+    "Field exceeded maximum size": "Ein Formularfeld ist zu groß.",
+}
+
+
+def german(detail: str) -> str:
+    if detail in GERMAN:
+        return GERMAN[detail]
+    return next((text for prefix, text in GERMAN_PREFIX.items() if detail.startswith(prefix)), detail)
 
 
 def _allowed_methods(app: FastAPI, scope) -> str:
@@ -107,7 +120,7 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(app, request.scope)
-        detail = GERMAN.get(exc.detail, exc.detail) if isinstance(exc.detail, str) else exc.detail
+        detail = german(exc.detail) if isinstance(exc.detail, str) else exc.detail
         return await http_exception_handler(request, StarletteHTTPException(exc.status_code, detail, headers or None))
 
     def openapi() -> dict:

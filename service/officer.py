@@ -8,10 +8,12 @@ holds a random session token (service/auth.py: server-side, expiring, ended by
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from ingest.names import display_name
 from service.auth import COOKIE, Denied, Session
 from service.deps import AuthDep, SearcherDep, client_address
 from service.documents import remove_document, upload
@@ -98,9 +100,9 @@ def upload_files(
             upload(request, searcher, file, sammlung or "default", "verwaltung")
             done += 1
         except HTTPException as exc:
-            failed.append(f"{file.filename}: {exc.detail}")
+            failed.append(f"{display_name(file.filename)}: {exc.detail}")
     message = f"{done} Datei(en) übernommen" + (f"; nicht übernommen: {'; '.join(failed)}" if failed else "")
-    return RedirectResponse(f"/verwaltung?meldung={message}", status_code=303)
+    return RedirectResponse("/verwaltung?" + urlencode({"meldung": message}), status_code=303)
 
 
 @router.post("/loeschen/{doc_id}")
@@ -161,7 +163,9 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
         path.write_bytes(fragen.file.read())
         try:
             questions = load_questions(path)
-        except (ValueError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise HTTPException(status_code=422, detail="Fragendatei nicht lesbar: keine UTF-8-Textdatei") from exc
+        except (ValueError, json.JSONDecodeError) as exc:
             raise HTTPException(status_code=422, detail=f"Fragendatei nicht lesbar: {exc}") from exc
     report = evaluate(questions, searcher.search).to_dict()
     store = IndexStore(searcher.index_folder)

@@ -17,6 +17,11 @@ from ingest.pipeline import ingest
 from ingest.store import IndexStore
 from models.embedder import Embedder
 
+# OCR is optional at run time but required in CI: .ci/run installs it and sets AMTSWISSEN_REQUIRE_OCR.
+needs_ocr = pytest.mark.skipif(__import__("ingest.ocr", fromlist=["ocr_status"]).ocr_status() is not None
+                               and not __import__("os").environ.get("AMTSWISSEN_REQUIRE_OCR"),
+                               reason="tesseract/poppler not installed here")
+
 SHARED = PROJECT_ROOT.parent / "shared"
 LAWS = SHARED / "corpus" / "laws"
 PDFS = SHARED / "corpus" / "pdfs"
@@ -121,3 +126,33 @@ def multipart(fields: dict[str, str], files: list[tuple[str, bytes, bytes]]) -> 
                 + filename + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + b"\r\n")
     out += b"--" + boundary + b"--\r\n"
     return out, {"content-type": "multipart/form-data; boundary=" + boundary.decode()}
+
+
+@contextmanager
+def amtswissen_serve(index: Path, **env: str) -> Iterator[str]:
+    """`amtswissen serve` as its own process on a free port, as an operator starts it; yields its base URL."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environment = {**os.environ, "AMTSWISSEN_MODEL": str(MODEL_DIR), **env}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "amtswissen"), "serve", "--index", str(index),
+                               "--port", str(port)], env=environment, cwd=PROJECT_ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

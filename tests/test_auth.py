@@ -8,7 +8,7 @@ import pytest
 
 from service.api import create_app
 from service.auth import COOKIE, Sessions, Throttle
-from tests.conftest import api_client, api_settings, served
+from tests.conftest import amtswissen_serve, api_client, api_settings, served, small_index
 
 UMLAUT_KEY = "Schlüssel-2026"
 
@@ -125,3 +125,13 @@ def test_throttle_forgets_after_the_window():
     assert throttle.wait_seconds("a") == 100 and throttle.wait_seconds("b") == 0
     now[0] = 101
     assert throttle.wait_seconds("a") == 0
+
+
+def test_a_client_cannot_choose_the_address_its_failures_count_against(tmp_path, embedder):
+    with amtswissen_serve(small_index(tmp_path, embedder), AMTSWISSEN_API_KEY=UMLAUT_KEY) as base:
+        for i in range(5):
+            r = httpx.delete(f"{base}/api/documents/x", headers={"X-API-Key": f"falsch{i}",
+                                                                 "X-Forwarded-For": f"198.51.100.{i}"})
+            assert r.status_code == 401
+        right = {"X-API-Key": UMLAUT_KEY.encode(), "X-Forwarded-For": "203.0.113.99"}
+        assert httpx.delete(f"{base}/api/documents/x", headers=right).status_code == 429

@@ -1,6 +1,5 @@
 """Office formats, e-mail, broken text layers and OCR, on real files."""
 
-import os
 import shutil
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,7 +13,7 @@ from ingest.repair import join_letter_spacing, repair_page, unshift_line
 from ingest.store import IndexStore
 from ingest import ocr
 from service.search import Searcher
-from tests.conftest import BGBL, LAWS, MODEL_DIR, PDFS
+from tests.conftest import BGBL, LAWS, MODEL_DIR, PDFS, needs_ocr
 
 
 def _docx(path: Path) -> Path:
@@ -99,9 +98,6 @@ def _prepare(tmp_path, path: Path):
                             __import__("ingest.chunk", fromlist=["ChunkSizes"]).ChunkSizes())
 
 
-# OCR is optional at run time but required in CI: .ci/run installs it and sets AMTSWISSEN_REQUIRE_OCR.
-needs_ocr = pytest.mark.skipif(ocr.ocr_status() is not None and not os.environ.get("AMTSWISSEN_REQUIRE_OCR"),
-                               reason="tesseract/poppler not installed here")
 
 
 @needs_ocr

@@ -3,7 +3,6 @@ check), pages, OCR pages and time, unpacked size, image pixels; and one slow doc
 not hold the other writers."""
 
 import io
-import os
 import socket
 import threading
 import time
@@ -14,13 +13,10 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject
 
-from ingest import ocr
 from service.api import create_app
-from tests.conftest import API_KEY, api_client, api_settings, served
+from tests.conftest import API_KEY, api_client, api_settings, needs_ocr, served
 
 KEY = {"X-API-Key": API_KEY}
-needs_ocr = pytest.mark.skipif(ocr.ocr_status() is not None and not os.environ.get("AMTSWISSEN_REQUIRE_OCR"),
-                               reason="tesseract/poppler not installed here")
 
 
 def blank_pdf(pages: int) -> bytes:
@@ -195,3 +191,22 @@ def test_other_writes_go_on_while_a_document_is_ocred(tmp_path, embedder):
         t.join()
     assert scan_running, finished  # the small upload and the delete did not wait for the scan's OCR
     assert finished[:2] == ["fund 201", "delete 204"]
+
+
+def test_docx_attachments_count_towards_the_mails_budget(strict):
+    import email.message
+
+    docx = io.BytesIO()
+    with zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"<w:document>" + b" " * (6 * 1024 * 1024) + b"</w:document>")
+    msg = email.message.EmailMessage()
+    msg["Subject"] = "Zwei Bescheide"
+    msg.set_content("Anbei zwei Bescheide.")
+    for i in range(2):  # each under the 10 MB bound, together over it
+        msg.add_attachment(docx.getvalue(), maintype="application", subtype="octet-stream", filename=f"b{i}.docx")
+    assert "Anhänge der E-Mail" in _refused(strict, "post.eml", msg.as_bytes())
+
+
+def test_reading_time_per_document_is_bounded(tmp_path, embedder):
+    with api_client(tmp_path, embedder, max_read_seconds=0.000001) as client:
+        assert "AMTSWISSEN_MAX_READ_SECONDS" in _refused(client, "leer.pdf", blank_pdf(3))

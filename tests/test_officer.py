@@ -67,3 +67,19 @@ def test_evaluation_page_runs_a_question_file_and_keeps_the_trend(client):
     assert r.text.count('class="hit5">0.500<') == 2
     bad = client.post("/verwaltung/auswertung", files={"fragen": ("x.jsonl", b"{kaputt")}, data={"token": token})
     assert bad.status_code == 422
+
+
+def test_a_file_name_cannot_write_the_status_message(client):
+    from urllib.parse import parse_qs, urlsplit
+
+    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    token = re.search(r'name="token" value="([0-9a-f]+)"', client.get("/verwaltung").text).group(1)
+    r = client.post("/verwaltung/hochladen", files=[("dateien", ("a&meldung=Gefälscht#.exe", b"x"))],
+                    data={"token": token}, follow_redirects=False)
+    query = parse_qs(urlsplit(r.headers["location"]).query)
+    assert list(query) == ["meldung"] and query["meldung"][0].startswith("0 Datei(en) übernommen")
+
+
+def test_too_many_form_fields_get_a_german_400(client):
+    r = client.post("/verwaltung/anmelden", data={f"f{i}": "x" for i in range(1200)})
+    assert r.status_code == 400 and r.json()["detail"] == "Zu viele Formularfelder in der Anfrage."
