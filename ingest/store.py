@@ -533,8 +533,8 @@ class IndexStore:
             if not names:
                 continue
             for entry in report.get("files", []):
-                if entry.get("doc_id") == doc_id:
-                    entry["source"], entry["problems"] = gone, ""
+                if entry.get("doc_id") == doc_id:  # the id goes too: nothing links the entry to it any more
+                    entry["source"], entry["problems"], entry["doc_id"] = gone, "", None
             for failure in report.get("failed", []):
                 if failure.get("source") in names:
                     failure["source"], failure["reason"] = gone, ""

@@ -105,3 +105,12 @@ def test_cli_delete_with_history_erases_everything(tmp_path, capsys):
     assert "entfernt" in out and "Versionsgeschichte gelöscht (2 Einträge)" in out
     assert _traces(index) == []
     assert main(["delete", doc_id, "--index", str(index)]) == 1
+
+
+def test_the_name_of_a_refused_upload_can_be_purged(client):
+    assert client.post("/api/documents", files={"file": ("Akte-Mustermann.pdf", b"%PDF-1.4 kaputt")},
+                       headers=KEY).status_code == 422
+    entry = client.get("/api/ingest/runs", headers=KEY).json()[0]["report"]["files"][0]
+    assert entry["source"] == "Akte-Mustermann.pdf" and entry["outcome"] == "failed"
+    assert client.delete(f"/api/documents/{entry['doc_id']}/history", headers=KEY).status_code == 200
+    assert "Mustermann" not in str(client.get("/api/ingest/runs", headers=KEY).json())
