@@ -315,9 +315,11 @@ def sync(
         """Write the pending documents; the final call also removes and rebuilds BM25."""
         final = removals is not None
         if only_existing:  # decided under the lock: a delete that came first wins
-            for doc, _ in [p for p in pending if store.document(p[0].id) is None]:
-                pending.remove((doc, _))
-                report.fail(doc.source, GONE, doc.id)
+            gone = {doc.id for doc, _ in pending if store.document(doc.id) is None}
+            for doc, _ in pending:
+                if doc.id in gone:
+                    report.fail(doc.source, GONE, doc.id)
+            pending[:] = [(doc, chunks) for doc, chunks in pending if doc.id not in gone]
         if not pending and not final:
             return
         events = store.apply(pending, removals or [], embedder.id, embedder.dim, lexical=final, by=by)

@@ -391,10 +391,14 @@ class IndexStore:
                 if doc.original is not None and self.store_file(doc.original, doc.stored_file):
                     copied.append(self.folder / doc.stored_file)
             old_ids: list[int] = []
+            removed_hashes: set[str] = set()  # texts of removed documents: their cached vectors may go
             for doc_id in removals + [d.id for d, _ in upserts]:
-                old_ids += [r[0] for r in db.execute(
-                    "SELECT p.id FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?", (doc_id,))]
-            removed_hashes = self._piece_hashes(removals)
+                for piece_id, embed_hash in db.execute(
+                        "SELECT p.id, p.embed_hash FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?",
+                        (doc_id,)):
+                    old_ids.append(piece_id)
+                    if doc_id in removals:
+                        removed_hashes.add(embed_hash)
             for doc_id in removals + [d.id for d, _ in upserts]:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))  # cascades to chunks and pieces
             new_ids, new_vecs = [], []
@@ -449,13 +453,6 @@ class IndexStore:
         return events
 
     # --- erasure ---------------------------------------------------------------------
-    def _piece_hashes(self, doc_ids: list[str]) -> set[str]:
-        hashes: set[str] = set()
-        for doc_id in doc_ids:
-            hashes |= {r[0] for r in self.db.execute(
-                "SELECT p.embed_hash FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ?", (doc_id,))}
-        return hashes
-
     def _drop_unused_vectors(self, hashes: set[str]) -> None:
         """Cached vectors of erased passages, unless another current passage has the same text."""
         for h in hashes:

@@ -79,8 +79,6 @@ def ingest_file(index_folder: Path, embedder: Embedder, path: Path, root: str, s
         started = now_iso()
         report = sync([SourceFile(path, root, source)], [], store, embedder, collection, sizes,
                       progress=False, by=by, limits=limits, only_existing=only_existing)
-        for failure in report.failed:  # never a server path in a message
-            failure.reason = failure.reason.replace(str(path.parent), "").replace(str(path), path.name)
         store.record_run(started, by, [f"{root}/{source}"], report.to_dict())
         return WriteResult(report, document_id(root, source))
     finally:
@@ -94,11 +92,7 @@ def upload(index_folder: Path, embedder: Embedder, filename: str | None, stream:
     (which keeps the metadata it had, where the form gives no new value)."""
     collection = check_collection(collection)
     name = clean_filename(filename)
-    store = IndexStore(index_folder)
-    try:
-        existing = store.document(document_id(UPLOAD_ROOT + collection, name))
-    finally:
-        store.close()
+    existing = _lookup(index_folder, document_id(UPLOAD_ROOT + collection, name))
     if existing is not None:
         meta = _kept_meta(existing, meta)
     with staged(index_folder, name, stream, meta) as path:
@@ -162,12 +156,16 @@ def _kept_meta(row, given: dict | None) -> dict:
     return {**kept, **{k: v for k, v in (given or {}).items() if v not in (None, "")}}
 
 
-def _document(index_folder: Path, doc_id: str):
-    store = IndexStore(index_folder)
+def _lookup(index_folder: Path, doc_id: str):
+    store = IndexStore(index_folder, create=False, reader=True)
     try:
-        row = store.document(doc_id)
+        return store.document(doc_id)
     finally:
         store.close()
+
+
+def _document(index_folder: Path, doc_id: str):
+    row = _lookup(index_folder, doc_id)
     if row is None:
         raise DocumentNotFound(doc_id)
     return row

@@ -15,6 +15,7 @@ import re
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth import COOKIE, Auth, Denied
@@ -63,10 +64,7 @@ class RequestGuard:
         if path.startswith("/api/"):
             self.auth.check_api_header(headers.get("x-api-key"), _client(scope))
         elif path.startswith("/verwaltung/") and path not in ("/verwaltung/anmelden", "/verwaltung/abmelden"):
-            cookies = headers.get("cookie", "")
-            token = next((c.split("=", 1)[1].strip() for c in cookies.split(";")
-                          if c.strip().startswith(COOKIE + "=")), None)
-            if self.auth.session(token) is None:
+            if self.auth.session(cookie_parser(headers.get("cookie", "")).get(COOKIE)) is None:
                 raise Denied(403, "Bitte neu anmelden.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
