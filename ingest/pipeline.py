@@ -47,6 +47,9 @@ class Failure:
     reason: str
 
 
+STAGES = ("lesen", "einbetten", "schreiben", "lexikalisch")
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -57,6 +60,8 @@ class IngestReport:
     chunks: int = 0  # chunks embedded in this run (cache misses)
     chunks_written: int = 0  # chunks of added or updated documents
     seconds: float = 0.0
+    # seconds per stage: reading (extract, OCR, chunk), embedding, writing (SQLite, vectors), lexical index
+    stages: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     files: list[dict] = field(default_factory=list)  # per-file outcome, for the run history
 
     def fail(self, source: str, reason: str, doc_id: str | None = None) -> None:
@@ -66,6 +71,7 @@ class IngestReport:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
+        d["stages"] = {k: round(v, 3) for k, v in self.stages.items()}
         return d
 
 
@@ -307,6 +313,7 @@ def sync(
     batch is written (and while the removals of a folder are decided). So an upload
     waits for at most one bounded write of another run, never for its OCR."""
     started = time.perf_counter()
+    store.check_model(embedder.id)  # before any work: vectors of other numerics never mix
     report = report or IngestReport()
     pending: list[tuple[DocumentRecord, list[ChunkRecord]]] = []
     seen: dict[str, set[str]] = {root: set() for root in folder_roots}
@@ -322,7 +329,11 @@ def sync(
             pending[:] = [(doc, chunks) for doc, chunks in pending if doc.id not in gone]
         if not pending and not final:
             return
+        began = time.perf_counter()
         events = store.apply(pending, removals or [], embedder.id, embedder.dim, lexical=final, by=by)
+        lexical_seconds = store.last_lexical_seconds
+        report.stages["lexikalisch"] += lexical_seconds
+        report.stages["schreiben"] += time.perf_counter() - began - lexical_seconds
         for doc, chunks in pending:
             is_new = events[doc.id] == "added"
             report.added += is_new
@@ -344,6 +355,7 @@ def sync(
         if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
             report.unchanged += 1
             continue
+        began = time.perf_counter()
         try:
             doc, chunks = prepare_document(sf, sha, collection, store, sizes, limits)
         except ExtractionError as exc:
@@ -356,7 +368,10 @@ def sync(
             logger.exception("Unerwarteter Fehler bei %s", sf.path)
             report.fail(sf.source, public_reason(exc, sf.path), document_id(sf.root, sf.source))
             continue
+        report.stages["lesen"] += time.perf_counter() - began
+        began = time.perf_counter()
         records, embedded = _embed_pieces(doc, chunks, store, embedder, progress)
+        report.stages["einbetten"] += time.perf_counter() - began
         report.chunks += embedded
         pending.append((doc, records))
         if len(pending) >= APPLY_EVERY:

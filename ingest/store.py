@@ -24,11 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-import faiss
 import numpy as np
 
 from ingest.chunk import context_text
-from ingest.lexical import LexicalIndex
+from ingest.vectors import EXACT_LIMIT, VectorIndex
+from ingest.lexical import SEGMENTS, LexicalIndex, referenced_segments
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -162,11 +162,30 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class ModelMismatch(RuntimeError):
+    """The index holds vectors of another model or numerics; new ones must not join them."""
+
+
+def recorded_model(folder: Path) -> str | None:
+    """The embedding model an existing index was built with (None: no index yet)."""
+    path = Path(folder) / DB_NAME
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row and row[0] else None
+
+
 class IndexStore:
     """One index folder. Writers must be serialised (one ingest at a time)."""
 
     def __init__(self, folder: Path, create: bool = True, reader: bool = False):
         self.folder = Path(folder)
+        self.exact_limit = EXACT_LIMIT  # vectors searched exactly; an IVF above (ingest/vectors.py)
+        self.last_lexical_seconds = 0.0  # of the last apply (stage figures of the ingest report)
         if create:
             self.folder.mkdir(parents=True, exist_ok=True)
         elif not (self.folder / DB_NAME).exists():
@@ -229,6 +248,15 @@ class IndexStore:
     def document(self, doc_id: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
 
+    def check_model(self, model: str) -> None:
+        """Refuse vectors of another model or numerics than those already in the index."""
+        indexed = self.meta("model")
+        if indexed and indexed != model and self.db.execute("SELECT 1 FROM pieces LIMIT 1").fetchone():
+            raise ModelMismatch(
+                f"Der Index wurde mit dem Modell „{indexed}“ eingebettet, eingestellt ist „{model}“. "
+                "Vektoren verschiedener Modelle oder Genauigkeiten werden nicht gemischt: "
+                "AMTSWISSEN_EMBED_PRECISION passend setzen oder einen neuen Index aufbauen.")
+
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -288,46 +316,87 @@ class IndexStore:
     def lexical_path(self, generation: int) -> Path:
         return self.folder / f"lexical-{generation}"
 
-    def _lexical_rows(self) -> list[tuple[int, str]]:
-        rows = self.db.execute(
-            "SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
-        )
-        return [(r[0], context_text(r[1], r[2], r[3])) for r in rows]
+    def _lexical_rows(self, chunk_ids: list[int] | None = None, doc_ids: list[str] | None = None
+                      ) -> list[tuple[int, str]]:
+        """(chunk id, text as analysed) of all passages, or of the given ones."""
+        sql = "SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
+        keys: list = []
+        if chunk_ids is not None:
+            keys, sql = chunk_ids, sql + " WHERE c.id IN ({marks})"
+        elif doc_ids is not None:
+            keys, sql = doc_ids, sql + " WHERE c.doc_id IN ({marks})"
+        out: list[tuple[int, str]] = []
+        for i in range(0, max(len(keys), 1), 500):
+            part = keys[i:i + 500]
+            if (chunk_ids is not None or doc_ids is not None) and not part:
+                break
+            rows = self.db.execute(sql.format(marks=",".join("?" * len(part))) + " ORDER BY c.id", part)
+            out += [(r[0], context_text(r[1], r[2], r[3])) for r in rows]
+        return out
 
-    def load_lexical(self) -> LexicalIndex:
-        path = self.lexical_path(self.generation)
-        if path.exists():
+    def _latest_lexical(self) -> LexicalIndex | None:
+        """The newest saved lexical generation not newer than the current one (a long ingest
+        writes vectors in batches and the lexical index only with its last batch)."""
+        current = self.generation
+        found = []
+        for path in self.folder.glob("lexical-*"):
+            try:
+                gen = int(path.name.split("-")[1])
+            except ValueError:
+                continue
+            if gen <= current and (path / "manifest.json").exists():
+                found.append((gen, path))
+        for _, path in sorted(found, reverse=True):
             try:
                 return LexicalIndex.load(path)
             except (OSError, ValueError, KeyError):
-                pass
-        return LexicalIndex.build(self._lexical_rows())
+                continue
+        return None
+
+    def load_lexical(self, gone: list[tuple[int, str]] = (), expunge: bool = False) -> LexicalIndex:
+        """The lexical index of the passages now in SQLite (this connection's view): the
+        newest saved generation brought up to date — passages it lacks added as a segment,
+        passages no longer present deleted — or, with none saved, built from scratch.
+        `gone`: texts of passages this transaction removes, so word counts stay exact."""
+        saved = self._latest_lexical()
+        if saved is None:
+            return LexicalIndex.build(self._lexical_rows())
+        present = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        indexed = saved.live_chunk_ids()
+        missing = sorted(present - indexed)
+        gone_ids = indexed - present
+        known_gone = [(c, t) for c, t in gone if c in gone_ids]
+        if not missing and not gone_ids:
+            return saved
+        return saved.updated(self._lexical_rows(chunk_ids=missing), known_gone,
+                             gone_ids - {c for c, _ in known_gone}, expunge=expunge)
 
     def faiss_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
 
-    def load_faiss(self) -> faiss.Index:
-        """The vectors of the current generation (rebuilt from SQLite if the file is gone)."""
+    def load_faiss(self, mmap: bool = False) -> VectorIndex:
+        """The vectors of the current generation (rebuilt from SQLite if the file is gone).
+        `mmap` for readers only (see ingest/vectors.py)."""
         path = self.faiss_path(self.generation)
         if path.exists():
             try:
-                return faiss.read_index(str(path))
+                return VectorIndex.load(path, mmap=mmap)
             except RuntimeError:
                 pass
         return self._rebuild_faiss()
 
-    def _rebuild_faiss(self) -> faiss.Index:
+    def _rebuild_faiss(self) -> VectorIndex:
         dim = int(self.meta("dim", "0") or 0)
         model = self.meta("model", "")
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim or 1))
+        index = VectorIndex.empty(dim or 1)
         rows = self.db.execute(
             "SELECT p.id, e.vector FROM pieces p JOIN embeddings e ON e.hash = p.embed_hash AND e.model = ?", (model,)
         ).fetchall()
         if rows and dim:
             ids = np.array([r["id"] for r in rows], dtype=np.int64)
             vecs = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
-            index.add_with_ids(vecs, ids)
-        return index
+            index.add(ids, vecs)
+        return index.grown(self.exact_limit)
 
     # --- writing -----------------------------------------------------------------
     @staticmethod
@@ -372,9 +441,11 @@ class IndexStore:
         """
         if not upserts and not removals and not lexical:
             return {}
+        if upserts:
+            self.check_model(model)
         index = self.load_faiss()
         if index.d != dim:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            index = VectorIndex.empty(dim)
         db = self.db
         events: dict[str, str] = {}
         erased_files: set[str] = set()
@@ -399,6 +470,8 @@ class IndexStore:
                     old_ids.append(piece_id)
                     if doc_id in removals:
                         removed_hashes.add(embed_hash)
+            # texts of the passages leaving, for the lexical index's word counts
+            leaving = self._lexical_rows(doc_ids=removals + [d.id for d, _ in upserts]) if lexical else []
             for doc_id in removals + [d.id for d, _ in upserts]:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))  # cascades to chunks and pieces
             new_ids, new_vecs = [], []
@@ -427,17 +500,19 @@ class IndexStore:
                         new_vecs.append(piece.vector)
             self._drop_unused_vectors(removed_hashes)
             if old_ids:
-                index.remove_ids(np.array(old_ids, dtype=np.int64))
+                index.remove(old_ids)
             if new_ids:
-                index.add_with_ids(np.stack(new_vecs).astype(np.float32), np.array(new_ids, dtype=np.int64))
+                index.add(np.array(new_ids, dtype=np.int64), np.stack(new_vecs))
+            index = index.grown(self.exact_limit)
             generation = self.generation + 1
-            tmp = self.faiss_path(generation).with_suffix(".tmp")
-            faiss.write_index(index, str(tmp))
-            os.replace(tmp, self.faiss_path(generation))
-            # Rebuilt over all chunks (this connection sees its own uncommitted rows):
-            # the compound vocabulary and BM25 statistics depend on the whole corpus.
+            index.save(self.faiss_path(generation))
+            # Brought up to date from the last saved generation (this connection sees its own
+            # uncommitted rows): new passages become a segment; a removal rewrites the
+            # segments that held the removed passages (ingest/lexical.py).
+            began = time.perf_counter()
             if lexical:
-                LexicalIndex.build(self._lexical_rows()).save(self.lexical_path(generation))
+                self.load_lexical(leaving, expunge=bool(removals)).save(self.lexical_path(generation))
+            self.last_lexical_seconds = time.perf_counter() - began
             for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             db.execute("COMMIT")
@@ -546,7 +621,7 @@ class IndexStore:
         pieces = {r[0] for r in self.db.execute("SELECT id FROM pieces")}
         chunks = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
         index = self.load_faiss()
-        in_faiss = set(faiss.vector_to_array(index.id_map).tolist()) if index.ntotal else set()
+        in_faiss = set(index.ids().tolist()) if index.ntotal else set()
         if in_faiss != pieces:
             problems.append(f"FAISS hat {len(in_faiss)} Vektoren, SQLite {len(pieces)} Stücke")
         lexical = {int(i) for i in self.load_lexical().chunk_ids if i >= 0}
@@ -607,13 +682,27 @@ class IndexStore:
         # Keep the previous generation: a reader may have read its number a moment ago
         # (after an erasure it is dropped too; such a reader rebuilds from SQLite).
         oldest = current - 1 if keep_previous else current
+        # the newest lexical generation stays even if older: batches of a long ingest build on it
+        saved = [self._generation_of(p) for p in self.folder.glob("lexical-*") if (p / "manifest.json").exists()]
+        newest_lexical = max((g for g in saved if g is not None and g <= current), default=None)
         for path in [*self.folder.glob("vectors-*.faiss"), *self.folder.glob("lexical-*")]:
-            try:
-                gen = int(path.name.split("-")[1].split(".")[0])
-            except ValueError:
+            gen = self._generation_of(path)
+            if gen is None or gen == newest_lexical and path.name.startswith("lexical-"):
                 continue
             if gen < oldest or gen > current:
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:
                     path.unlink(missing_ok=True)
+        # segments no remaining generation refers to (replaced by merges, or erased)
+        used = referenced_segments(self.folder.glob("lexical-*"))
+        for seg in (self.folder / SEGMENTS).glob("*") if (self.folder / SEGMENTS).is_dir() else ():
+            if seg.name not in used:
+                shutil.rmtree(seg, ignore_errors=True)
+
+    @staticmethod
+    def _generation_of(path: Path) -> int | None:
+        try:
+            return int(path.name.split("-")[1].split(".")[0])
+        except (ValueError, IndexError):
+            return None

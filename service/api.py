@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        model = embedder or Embedder(settings.model, settings.embed_batch_size)
+        model = embedder or settings.embedder()
         app.state.settings = settings
         app.state.auth = auth
         app.state.searcher = Searcher(settings, model)

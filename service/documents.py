@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from ingest import writes
 from ingest.metadata import MetadataError
 from ingest.names import InvalidName
+from ingest.store import ModelMismatch
 from ingest.writes import DocumentNotFound
 from service.deps import SearcherDep, WriterDep
 from service.errors import responses
@@ -53,6 +54,8 @@ def _as_http_errors() -> Iterator[None]:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     except DocumentNotFound as exc:
         raise HTTPException(status_code=404, detail="Dokument nicht gefunden.") from exc
+    except ModelMismatch as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
 @router.get("/documents", response_model=DocumentList)

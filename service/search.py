@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal
 
-import faiss
 import numpy as np
 
 from amtswissen.settings import Settings
 from ingest.lexical import LexicalIndex
 from ingest.store import IndexStore
+from ingest.vectors import VectorIndex
 from models.embedder import Embedder
 from service.fusion import reciprocal_rank, weighted_sum
 from service.highlight import best_sentences
@@ -44,7 +44,7 @@ def document_url(doc_id: str, kind: str, page: int | None) -> str:
 @dataclass
 class _Generation:
     number: int
-    vectors: faiss.Index
+    vectors: VectorIndex
     lexical: LexicalIndex
 
 
@@ -81,7 +81,7 @@ class Searcher:
             with self._reload_lock:
                 gen = self._gen
                 if gen is None or gen.number != number:
-                    gen = _Generation(number, store.load_faiss(), store.load_lexical())
+                    gen = _Generation(number, store.load_faiss(mmap=True), store.load_lexical())
                     # keep the newest: a slow request must not put an older generation back
                     if self._gen is None or self._gen.number < number:
                         self._gen = gen

@@ -15,7 +15,7 @@ import pytest
 from amtswissen.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import ingest
 from ingest.store import IndexStore
-from models.embedder import Embedder
+from models.embedder import Embedder, load_embedder
 
 # OCR is optional at run time but required in CI: .ci/run installs it and sets AMTSWISSEN_REQUIRE_OCR.
 needs_ocr = pytest.mark.skipif(__import__("ingest.ocr", fromlist=["ocr_status"]).ocr_status() is not None
@@ -32,7 +32,7 @@ MODEL_DIR = PROJECT_ROOT / "models" / "e5-small"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder(MODEL_DIR)
+    return load_embedder(MODEL_DIR)  # what a default installation runs (auto: measured at set-up)
 
 
 @pytest.fixture(scope="session")

@@ -27,4 +27,4 @@ def test_length_sorted_batches_keep_the_order(embedder):
 
 def test_token_counts_follow_the_tokenizer(embedder):
     counts = embedder.token_counts(["Perso", "Personalausweis " * 1000], "passage: ")
-    assert 3 < counts[0] < 12 and counts[1] == embedder.model.max_seq_length
+    assert 3 < counts[0] < 12 and counts[1] == embedder.max_seq_length

