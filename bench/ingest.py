@@ -50,7 +50,7 @@ def main() -> None:
     for f in folder.iterdir():
         f.chmod(0o644)
     settings = Settings()
-    embedder = Embedder(settings.model, settings.embed_batch_size)
+    embedder = settings.embedder()
     store = IndexStore(index)
 
     full_s, full = timed(folder, store, embedder, settings)

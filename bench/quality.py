@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     settings = Settings()
-    embedder = Embedder(settings.model, settings.embed_batch_size)
+    embedder = settings.embedder()
 
     if not args.no_ingest:
         t = time.perf_counter()
