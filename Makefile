@@ -24,7 +24,9 @@ $(MODEL): $(INSTALLED)
 	$(PY) -m models.convert
 
 # Once, offline: OpenVINO export (int8 where the CPU has VNNI), variants measured against PyTorch.
+# OpenVINO and NNCF would send usage telemetry unless declined: declined first.
 $(OPENVINO): $(MODEL)
+	$(VENV)/bin/opt_in_out --opt_out >/dev/null
 	$(PY) -m models.export
 
 demo: setup

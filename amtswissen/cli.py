@@ -211,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("AMTSWISSEN_LOG", "WARNING"))
     # pypdf reports every repaired cross-reference table; the ingest report says what matters.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     from ingest.store import IndexFormatError
 

@@ -37,6 +37,7 @@ EMPTY = "\u2205"  # the one term of a passage without words, so it still counts 
 MAX_SEGMENTS = 8  # more: the small ones are merged
 EXPUNGE_SHARE = 0.25  # a segment with more deleted passages is rewritten without them
 SEGMENTS = "segments"
+ARRAYS = ("chunk_ids", "lengths", "indptr", "docs", "tfs")
 MANIFEST = "manifest.json"
 
 
@@ -105,19 +106,19 @@ class Segment:
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        np.savez(tmp / "postings.npz", chunk_ids=self.chunk_ids, lengths=self.lengths, indptr=self.indptr,
-                 docs=self.docs, tfs=self.tfs)
+        for name in ARRAYS:
+            np.save(tmp / f"{name}.npy", getattr(self, name))
         (tmp / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
 
     @classmethod
     def load(cls, folder: Path) -> "Segment":
-        with np.load(folder / "postings.npz") as z:
-            arrays = {k: z[k] for k in z.files}
+        """Postings memory-mapped: a server opens a large index without reading it; the
+        pages of a term's postings come in when a query asks for the term."""
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
         terms = json.loads((folder / "terms.json").read_text())
-        return cls(folder.name, arrays["chunk_ids"], arrays["lengths"], terms, arrays["indptr"], arrays["docs"],
-                   arrays["tfs"])
+        return cls(folder.name, terms=terms, **arrays)
 
 
 def merge(segments: list[Segment], deleted: set[int]) -> Segment:
@@ -170,8 +171,9 @@ class LexicalIndex:
         self._local: list[dict[str, int]] = []
         df: list[int] = []
         for seg, live in zip(segments, self._seg_live):
-            counts = np.add.reduceat(live[seg.docs].astype(np.int64), seg.indptr[:-1]) if len(seg.docs) else []
-            counts = np.where(np.diff(seg.indptr) > 0, counts, 0) if len(seg.docs) else counts
+            counts = np.diff(seg.indptr)  # without deletions: the posting list lengths, no scan
+            if len(seg.docs) and not live.all():
+                counts = np.add.reduceat(live[seg.docs].astype(np.int64), seg.indptr[:-1])
             self._local.append({t: i for i, t in enumerate(seg.terms)})
             for term, n in zip(seg.terms, counts):
                 gid = self.terms.setdefault(term, len(df))

@@ -68,7 +68,11 @@ def test_an_index_past_the_limit_is_an_ivf_and_stays_consistent(tmp_path, embedd
     store = IndexStore(tmp_path / "index")
     store.exact_limit = 20  # a tiny limit: the same code path as a large archive
     try:
-        ingest([docs], store, embedder, progress=False)
+        report = ingest([docs], store, embedder, progress=False)
+        # the report says where the time went (bench/scale.py prints it per stage)
+        stages = report.to_dict()["stages"]
+        assert set(stages) == {"lesen", "einbetten", "schreiben", "lexikalisch"}
+        assert stages["einbetten"] > 0 and stages["lexikalisch"] > 0 and sum(stages.values()) <= report.seconds
         index = store.load_faiss()
         assert index.kind == "ivf" and index.ntotal > 20
         assert store.verify() == []
