@@ -162,6 +162,14 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@dataclass
+class Allowed:
+    """What a filtered search may return: passage ids (sorted) and their piece ids."""
+
+    chunk_ids: np.ndarray
+    piece_ids: np.ndarray
+
+
 class ModelMismatch(RuntimeError):
     """The index holds vectors of another model or numerics; new ones must not join them."""
 
@@ -261,6 +269,36 @@ class IndexStore:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
+
+    def allowed(self, collection: str | None = None, kind: str | None = None, include_expired: bool = False,
+                today: str | None = None) -> "Allowed | None":
+        """The passages and pieces a search with these filters may return, or None when the
+        filters exclude nothing (then retrieval runs unrestricted)."""
+        where, args = [], []
+        if collection is not None:
+            where.append("d.collection = ?")
+            args.append(collection)
+        if kind is not None:
+            where.append("d.kind = ?")
+            args.append(kind)
+        if not include_expired and today:
+            expired = self.db.execute("SELECT 1 FROM documents WHERE valid_until IS NOT NULL AND valid_until != '' "
+                                      "AND valid_until < ? LIMIT 1", (today,)).fetchone()
+            if expired:
+                where.append("(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= ?)")
+                args.append(today)
+        if not where:
+            return None
+        sql_where = " AND ".join(where)
+        matching = self.db.execute(f"SELECT COUNT(*) FROM documents d WHERE {sql_where}", args).fetchone()[0]
+        if matching == self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]:
+            return None  # the filter excludes nothing: search unrestricted
+        rows = self.db.execute(
+            "SELECT c.id, p.id FROM chunks c JOIN documents d ON d.id = c.doc_id JOIN pieces p ON p.chunk_id = c.id "
+            f"WHERE {sql_where}", args).fetchall()
+        chunks = np.array(sorted({r[0] for r in rows}), dtype=np.int64)
+        pieces = np.array([r[1] for r in rows], dtype=np.int64)
+        return Allowed(chunks, pieces)
 
     def chunks_of_pieces(self, piece_ids: list[int]) -> dict[int, int]:
         """piece id → passage (chunk) id."""

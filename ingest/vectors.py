@@ -25,6 +25,7 @@ EXACT_LIMIT = 50_000
 PROBE_SHARE = 1 / 8  # of the lists searched per query: recall@10 ≥ 0.98 (tests, bench/scale.py)
 MIN_PROBES = 16
 RETRAIN_GROWTH = 4
+EXACT_FILTERED = 20_000  # a filter allowing fewer vectors compares them exactly
 
 
 def _lists_for(n: int) -> int:
@@ -59,8 +60,29 @@ class VectorIndex:
     def d(self) -> int:
         return int(self.index.d)
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+    def search(self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top k by inner product; with `allowed` (piece ids) only among those — inside the
+        search, so a small collection still yields its k best, not what is left of the
+        index's k best. Few allowed vectors are compared exactly; many through FAISS'
+        id selector (in the IVF with the same share of lists probed)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if allowed is None:
+            return self.index.search(vectors, k)
+        allowed = np.asarray(allowed, dtype=np.int64)
+        if len(allowed) <= EXACT_FILTERED:
+            candidates = self.vectors(allowed)
+            scores = vectors @ candidates.T
+            top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            out_scores = np.full((len(vectors), k), -np.inf, dtype=np.float32)
+            out_ids = np.full((len(vectors), k), -1, dtype=np.int64)
+            out_scores[:, :top.shape[1]] = np.take_along_axis(scores, top, axis=1)
+            out_ids[:, :top.shape[1]] = allowed[top]
+            return out_scores, out_ids
+        selector = faiss.IDSelectorBatch(allowed)
+        ivf = self.ivf
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe) if ivf else faiss.SearchParameters(sel=selector)
+        return self.index.search(vectors, k, params=params)
 
     def reconstruct(self, piece_id: int) -> np.ndarray:
         return self.index.reconstruct(int(piece_id))

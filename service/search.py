@@ -21,7 +21,7 @@ import numpy as np
 
 from amtswissen.settings import Settings
 from ingest.lexical import LexicalIndex
-from ingest.store import IndexStore
+from ingest.store import Allowed, IndexStore
 from ingest.vectors import VectorIndex
 from models.embedder import Embedder
 from service.fusion import reciprocal_rank, weighted_sum
@@ -96,14 +96,16 @@ class Searcher:
             return store.document(doc_id)
 
     # --- retrieval ------------------------------------------------------------------
-    def _dense(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, n: int) -> tuple[dict[int, float], np.ndarray | None]:
-        """Passages by their best-matching piece (cosine)."""
-        if gen.vectors.ntotal == 0:
+    def _dense(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, n: int,
+               allowed: Allowed | None) -> tuple[dict[int, float], np.ndarray | None]:
+        """Passages by their best-matching piece (cosine), among the allowed ones."""
+        if gen.vectors.ntotal == 0 or (allowed is not None and not len(allowed.piece_ids)):
             return {}, None
         vector = self.embedder.embed_query(parsed.dense_text).astype(np.float32)
         if vector.shape[0] != gen.vectors.d:
             return {}, None
-        scores, ids = gen.vectors.search(vector.reshape(1, -1), min(n, gen.vectors.ntotal))
+        scores, ids = gen.vectors.search(vector.reshape(1, -1), min(n, gen.vectors.ntotal),
+                                         None if allowed is None else allowed.piece_ids)
         hits = [(int(i), float(sc)) for sc, i in zip(scores[0], ids[0]) if i >= 0]
         owner = store.chunks_of_pieces([i for i, _ in hits])
         passages: dict[int, float] = {}
@@ -149,17 +151,23 @@ class Searcher:
         capitals = {w.casefold() for w in re.findall(r"\b[A-ZÄÖÜ][A-Za-zÄÖÜäöüß]*[A-ZÄÖÜ]\w*", parsed.text)}
         return {r["id"] for r in rows if r["abbr"].casefold() in words and r["abbr"].casefold() in capitals}
 
-    def _rank(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int) -> list[tuple[int, float]]:
+    def _rank(self, store: IndexStore, gen: _Generation, parsed: ParsedQuery, mode: Mode, n: int,
+              allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        """Candidates of both retrievers, fused; filters restrict the candidates themselves."""
         s = self.settings
+        lex_scores = gen.lexical.scores(parsed.terms) if mode != "dense" else None
+        if lex_scores is not None and allowed is not None:
+            lex_scores[~np.isin(gen.lexical.chunk_ids, allowed.chunk_ids)] = 0.0
         if mode == "lexical":
-            return [(h.chunk_id, h.score) for h in gen.lexical.search(parsed.terms, n)]
+            return [(h.chunk_id, h.score) for h in gen.lexical.top(lex_scores, n)]
         # pieces outnumber passages: ask FAISS for more to fill the candidate list
-        dense, vector = self._dense(store, gen, parsed, 3 * s.candidates)
+        dense, vector = self._dense(store, gen, parsed, 3 * s.candidates, allowed)
         if mode == "dense":
             return sorted(dense.items(), key=lambda x: -x[1])[:n]
-        lex_scores = gen.lexical.scores(parsed.terms)
         lexical = {h.chunk_id: h.score for h in gen.lexical.top(lex_scores, s.candidates)}
         cited = self._cited(store, parsed.citations)
+        if allowed is not None:
+            cited &= set(allowed.chunk_ids.tolist())
         if s.fusion == "rrf":
             lists = [sorted(dense, key=dense.get, reverse=True), sorted(lexical, key=lexical.get, reverse=True)]
             weights = [1.0, s.lexical_weight / 0.3 if s.lexical_weight else 0.0]
@@ -216,11 +224,13 @@ class Searcher:
             gen = self._current(store)
             parsed = self.parser.parse(query, gen.lexical)
             want = max(k, self.settings.rerank_top if self.reranker else k)
-            ranked = self._rank(store, gen, parsed, mode, want + 50)
+            today = dt.date.today().isoformat()
+            allowed = store.allowed(collection, kind, include_expired, today)
+            ranked = self._rank(store, gen, parsed, mode, want + 50, allowed)
             rows = store.chunks_by_ids([cid for cid, _ in ranked])
-        today = dt.date.today().isoformat()
 
         def wanted(row) -> bool:
+            # (already applied inside retrieval; kept as the last word on what is shown)
             # documents past their gueltig_bis never answer unless asked for
             if not include_expired and row["valid_until"] and row["valid_until"] < today:
                 return False
