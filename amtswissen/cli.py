@@ -36,7 +36,7 @@ def _embedder(settings: Settings):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.names import InvalidName, check_collection
     from ingest.pipeline import IngestError, ingest
-    from ingest.store import IndexFormatError, IndexStore, ModelMismatch
+    from index.store import IndexFormatError, IndexStore, ModelMismatch
 
     settings = _settings(args)
     try:
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     # pypdf reports every repaired cross-reference table; the ingest report says what matters.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
-    from ingest.store import IndexFormatError
+    from index.store import IndexFormatError
 
     try:
         return args.func(args)

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
                             max_attachments=self.max_attachments)
 
     def embedder(self):
-        from ingest.store import recorded_model
+        from index.store import recorded_model
         from models.embedder import load_embedder
 
         return load_embedder(self.model, self.embed_backend, self.embed_precision, self.embed_batch_size,

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from amtswissen.settings import Settings  # noqa: E402
-from ingest.chunk import chunk_document, context_text  # noqa: E402
+from ingest.chunk import chunk_document  # noqa: E402
+from text.context import context_text  # noqa: E402
 from models.embedder import OpenVINOEmbedder, TorchEmbedder  # noqa: E402
 from models.export import candidate_precisions, cpu_flags, ir_path  # noqa: E402
 

@@ -22,8 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.lexical import EMPTY, B, K1, LexicalIndex  # noqa: E402
-from ingest.store import IndexStore  # noqa: E402
+from index.lexical import EMPTY, B, K1, LexicalIndex  # noqa: E402
+from index.store import IndexStore  # noqa: E402
 from service.query import QueryParser, Synonyms  # noqa: E402
 from amtswissen.settings import Settings  # noqa: E402
 

@@ -11,7 +11,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from ingest.sentences import split_sentences
+from text.sentences import split_sentences
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # Structure of German legal and administrative text when no Markdown marks it.
@@ -48,12 +48,6 @@ class Chunk:
     section: str  # heading path, " > "-joined ("" when the document has none)
     page: int | None  # where the passage starts
     pieces: list[str] = field(default_factory=list)
-
-
-def context_text(title: str, section: str, text: str) -> str:
-    """What the model and the lexical index read: the passage with where it stands
-    (document title and heading path), which the displayed text leaves out."""
-    return "\n".join(part for part in (title, section, text) if part)
 
 
 def _markdown_paragraphs(text: str, page: int | None) -> list[Paragraph]:

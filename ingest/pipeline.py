@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ingest.chunk import ChunkSizes, chunk_document, context_text
+from ingest.chunk import ChunkSizes, chunk_document
+from text.context import context_text
 from ingest.clean import clean_pages, is_usable
 from ingest.errors import ExtractionError
 from ingest.extract import SUPPORTED_SUFFIXES, Extracted, extract
@@ -25,7 +26,7 @@ from ingest.limits import IngestLimits, LimitExceeded
 from ingest.metadata import DocumentMeta, MetadataError, from_mapping, read_sidecar, sidecar_for
 from ingest.ocr import largest_image_pixels, ocr_page, ocr_status
 from ingest.repair import repair_page
-from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
+from index.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 from models.embedder import Embedder
 
 logger = logging.getLogger(__name__)

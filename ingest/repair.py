@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.analyze import STOPWORDS
+from text.analyze import STOPWORDS
 
 _COMMON = STOPWORDS | {"antrag", "blatt", "name", "datum", "kind", "bitte", "angaben", "anschrift", "straße", "ort"}
 

@@ -25,7 +25,7 @@ from ingest.limits import IngestLimits
 from ingest.metadata import write_sidecar
 from ingest.names import InvalidName, check_collection, clean_filename
 from ingest.pipeline import GONE, IngestReport, SourceFile, sync, writer_lock
-from ingest.store import IndexStore, document_id, now_iso
+from index.store import IndexStore, document_id, now_iso
 from models.embedder import Embedder
 
 UPLOAD_ROOT = "upload:"  # root of documents that came in through the API, per collection

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from ingest import writes
 from ingest.metadata import MetadataError
 from ingest.names import InvalidName
-from ingest.store import ModelMismatch
+from index.store import ModelMismatch
 from ingest.writes import DocumentNotFound
 from service.deps import SearcherDep, WriterDep
 from service.errors import responses

@@ -13,8 +13,8 @@ import re
 
 from markupsafe import Markup, escape
 
-from ingest.analyze import analyze
-from ingest.sentences import split_sentences
+from text.analyze import analyze
+from text.sentences import split_sentences
 
 _NUMBER = r"(\d+|eine?[mnrs]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|fünfzehn|zwanzig|dreißig)"
 # (cue in the question, what an answering sentence contains)

@@ -154,7 +154,7 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
     import tempfile
     from pathlib import Path
 
-    from ingest.store import IndexStore
+    from index.store import IndexStore
     from service.evaluate import evaluate, load_questions
 
     _check_form(request, token)

@@ -20,8 +20,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from wordfreq import zipf_frequency
 
-from ingest.analyze import fold, is_stopword, stem, tokenize
-from ingest.lexical import LexicalIndex
+from text.analyze import fold, is_stopword, stem, tokenize
+from index.lexical import LexicalIndex
 
 EXPANSION_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.5

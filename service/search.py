@@ -20,9 +20,9 @@ from typing import Iterator, Literal
 import numpy as np
 
 from amtswissen.settings import Settings
-from ingest.lexical import LexicalIndex
-from ingest.store import Allowed, IndexStore
-from ingest.vectors import VectorIndex
+from index.lexical import LexicalIndex
+from index.store import Allowed, IndexStore
+from index.vectors import VectorIndex
 from models.embedder import Embedder
 from service.fusion import reciprocal_rank, weighted_sum
 from service.highlight import best_sentences

@@ -14,7 +14,7 @@ import pytest
 
 from amtswissen.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import ingest
-from ingest.store import IndexStore
+from index.store import IndexStore
 from models.embedder import Embedder, load_embedder
 
 # OCR is optional at run time but required in CI: .ci/run installs it and sets AMTSWISSEN_REQUIRE_OCR.

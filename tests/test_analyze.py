@@ -1,5 +1,5 @@
-from ingest.analyze import Analyzer, analyze, fold
-from ingest.compounds import CompoundSplitter
+from text.analyze import Analyzer, analyze, fold
+from text.compounds import CompoundSplitter
 
 
 def test_umlaut_digraph_and_sharp_s_folding_meet():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ingest.analyze import _FOLDED_STOPWORDS, fold, word_counts
-from ingest.compounds import CompoundSplitter
+from text.analyze import _FOLDED_STOPWORDS, fold, word_counts
+from text.compounds import CompoundSplitter
 from tests.conftest import LAWS
 
 

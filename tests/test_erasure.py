@@ -91,7 +91,7 @@ def test_a_refused_upload_leaves_nothing(client):
 
 def test_cli_delete_with_history_erases_everything(tmp_path, capsys):
     from amtswissen.cli import main
-    from ingest.store import IndexStore
+    from index.store import IndexStore
 
     docs, index = tmp_path / "akten", tmp_path / "index"
     docs.mkdir()

@@ -9,7 +9,7 @@ import pytest
 
 from amtswissen.settings import Settings
 from ingest.pipeline import ingest
-from ingest.store import IndexStore
+from index.store import IndexStore
 from service.search import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 

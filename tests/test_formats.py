@@ -10,7 +10,7 @@ from ingest.extract import extract
 from amtswissen.settings import Settings
 from ingest.pipeline import SourceFile, ingest, prepare_document
 from ingest.repair import join_letter_spacing, repair_page, unshift_line
-from ingest.store import IndexStore
+from index.store import IndexStore
 from ingest import ocr
 from service.search import Searcher
 from tests.conftest import BGBL, LAWS, MODEL_DIR, PDFS, needs_ocr

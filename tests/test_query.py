@@ -2,9 +2,9 @@
 
 import pytest
 
-from ingest.analyze import analyze
-from ingest.lexical import LexicalIndex
-from ingest.store import IndexStore
+from text.analyze import analyze
+from index.lexical import LexicalIndex
+from index.store import IndexStore
 from service.query import Citation, QueryParser, Synonyms, everyday_weight, parse_citations, section_pattern
 from amtswissen.settings import PROJECT_ROOT
 

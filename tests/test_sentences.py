@@ -1,4 +1,4 @@
-from ingest.sentences import split_sentences
+from text.sentences import split_sentences
 
 
 def test_legal_abbreviations_do_not_split():

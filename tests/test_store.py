@@ -4,7 +4,7 @@ import faiss
 import numpy as np
 import pytest
 
-from ingest.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
+from index.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
 
 
 def _doc(root, source, sha="a" * 64):

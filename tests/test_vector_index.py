@@ -3,8 +3,8 @@ exact search, deletions exact in effect, memory-mapped for readers."""
 
 import numpy as np
 
-from ingest.store import IndexStore
-from ingest.vectors import VectorIndex
+from index.store import IndexStore
+from index.vectors import VectorIndex
 
 DIM = 384
 

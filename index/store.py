@@ -26,9 +26,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ingest.chunk import context_text
-from ingest.vectors import EXACT_LIMIT, VectorIndex
-from ingest.lexical import SEGMENTS, LexicalIndex, referenced_segments
+from text.context import context_text
+from index.vectors import EXACT_LIMIT, VectorIndex
+from index.lexical import SEGMENTS, LexicalIndex, referenced_segments
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

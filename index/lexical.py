@@ -27,8 +27,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ingest.analyze import _FOLDED_STOPWORDS, Analyzer, word_counts
-from ingest.compounds import CompoundSplitter
+from text.analyze import _FOLDED_STOPWORDS, Analyzer, word_counts
+from text.compounds import CompoundSplitter
 
 # Lucene's defaults; k1 a little lower than the usual 1.5 suits passages of a few hundred words.
 K1 = 1.2

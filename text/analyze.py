@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from ingest.compounds import CompoundSplitter
+from text.compounds import CompoundSplitter
 
 _TOKEN = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
