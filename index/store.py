@@ -192,7 +192,7 @@ class IndexStore:
 
     def __init__(self, folder: Path, create: bool = True, reader: bool = False):
         self.folder = Path(folder)
-        self.exact_limit = EXACT_LIMIT  # vectors searched exactly; an IVF above (ingest/vectors.py)
+        self.exact_limit = EXACT_LIMIT  # vectors searched exactly; an IVF above (index/vectors.py)
         self.last_lexical_seconds = 0.0  # of the last apply (stage figures of the ingest report)
         if create:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -414,7 +414,7 @@ class IndexStore:
 
     def load_faiss(self, mmap: bool = False) -> VectorIndex:
         """The vectors of the current generation (rebuilt from SQLite if the file is gone).
-        `mmap` for readers only (see ingest/vectors.py)."""
+        `mmap` for readers only (see index/vectors.py)."""
         path = self.faiss_path(self.generation)
         if path.exists():
             try:
@@ -546,7 +546,7 @@ class IndexStore:
             index.save(self.faiss_path(generation))
             # Brought up to date from the last saved generation (this connection sees its own
             # uncommitted rows): new passages become a segment; a removal rewrites the
-            # segments that held the removed passages (ingest/lexical.py).
+            # segments that held the removed passages (index/lexical.py).
             began = time.perf_counter()
             if lexical:
                 self.load_lexical(leaving, expunge=bool(removals)).save(self.lexical_path(generation))
