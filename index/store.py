@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
+from text.analyze import word_counts
 from text.context import context_text
 from index.vectors import EXACT_LIMIT, VectorIndex
 from index.lexical import SEGMENTS, LexicalIndex, referenced_segments
@@ -107,6 +109,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
 """
 
 DB_NAME = "amtswissen.sqlite"
+PENDING_WORDS = "lexical_pending_words"  # meta: word counts of passages gone since the last lexical update
 
 
 class IndexFormatError(RuntimeError):
@@ -406,8 +409,10 @@ class IndexStore:
         known_gone = [(c, t) for c, t in gone if c in gone_ids]
         if not missing and not gone_ids:
             return saved
+        # words of passages that left in batches without a lexical update (kept in meta)
+        pending = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
         return saved.updated(self._lexical_rows(chunk_ids=missing), known_gone,
-                             gone_ids - {c for c, _ in known_gone}, expunge=expunge)
+                             gone_ids - {c for c, _ in known_gone}, expunge=expunge, gone_words=pending)
 
     def faiss_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
@@ -482,12 +487,13 @@ class IndexStore:
         if upserts:
             self.check_model(model)
         index = self.load_faiss()
-        if index.d != dim:
+        if index.d != dim and index.ntotal == 0:
             index = VectorIndex.empty(dim)
         db = self.db
         events: dict[str, str] = {}
         erased_files: set[str] = set()
         copied: list[Path] = []  # originals this write brought in: gone again if it fails
+        generation = self.generation + 1
         try:
             db.execute("BEGIN IMMEDIATE")
             at = now_iso()
@@ -508,8 +514,15 @@ class IndexStore:
                     old_ids.append(piece_id)
                     if doc_id in removals:
                         removed_hashes.add(embed_hash)
-            # texts of the passages leaving, for the lexical index's word counts
-            leaving = self._lexical_rows(doc_ids=removals + [d.id for d, _ in upserts]) if lexical else []
+            # texts of the passages leaving, for the lexical index's word counts; a batch that
+            # does not update the lexical index keeps their word counts for the one that does
+            # (in this transaction, so a rollback forgets them too)
+            leaving = self._lexical_rows(doc_ids=removals + [d.id for d, _ in upserts])
+            pending_words = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
+            if not lexical:
+                pending_words.update(word_counts(t for _, t in leaving))
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           (PENDING_WORDS, json.dumps(pending_words, ensure_ascii=False)))
             for doc_id in removals + [d.id for d, _ in upserts]:
                 db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))  # cascades to chunks and pieces
             new_ids, new_vecs = [], []
@@ -542,7 +555,6 @@ class IndexStore:
             if new_ids:
                 index.add(np.array(new_ids, dtype=np.int64), np.stack(new_vecs))
             index = index.grown(self.exact_limit)
-            generation = self.generation + 1
             index.save(self.faiss_path(generation))
             # Brought up to date from the last saved generation (this connection sees its own
             # uncommitted rows): new passages become a segment; a removal rewrites the
@@ -550,14 +562,23 @@ class IndexStore:
             began = time.perf_counter()
             if lexical:
                 self.load_lexical(leaving, expunge=bool(removals)).save(self.lexical_path(generation))
+                db.execute("DELETE FROM meta WHERE key = ?", (PENDING_WORDS,))
+            else:  # one left by a write that crashed before its commit must not become current
+                shutil.rmtree(self.lexical_path(generation), ignore_errors=True)
             self.last_lexical_seconds = time.perf_counter() - began
-            for key, value in (("generation", str(generation)), ("model", model), ("dim", str(dim))):
+            meta = [("generation", str(generation))]
+            if new_ids or not self.meta("model"):  # a removal says nothing about the model
+                meta += [("model", model), ("dim", str(dim))]
+            for key, value in meta:
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             for path in copied:
                 path.unlink(missing_ok=True)
+            # files of the generation that did not happen: its number is handed out again
+            self.faiss_path(generation).unlink(missing_ok=True)
+            shutil.rmtree(self.lexical_path(generation), ignore_errors=True)
             raise
         if removals:
             self._erase(erased_files, keep_generation=generation)
@@ -721,11 +742,15 @@ class IndexStore:
         # (after an erasure it is dropped too; such a reader rebuilds from SQLite).
         oldest = current - 1 if keep_previous else current
         # the newest lexical generation stays even if older: batches of a long ingest build on it
-        saved = [self._generation_of(p) for p in self.folder.glob("lexical-*") if (p / "manifest.json").exists()]
-        newest_lexical = max((g for g in saved if g is not None and g <= current), default=None)
+        # and so does the newest a reader of the previous generation builds on
+        saved = [g for g in (self._generation_of(p) for p in self.folder.glob("lexical-*")
+                             if (p / "manifest.json").exists()) if g is not None]
+        keep_lexical = {max((g for g in saved if g <= current), default=None)}
+        if keep_previous:
+            keep_lexical.add(max((g for g in saved if g <= oldest), default=None))
         for path in [*self.folder.glob("vectors-*.faiss"), *self.folder.glob("lexical-*")]:
             gen = self._generation_of(path)
-            if gen is None or gen == newest_lexical and path.name.startswith("lexical-"):
+            if gen is None or gen in keep_lexical and path.name.startswith("lexical-"):
                 continue
             if gen < oldest or gen > current:
                 if path.is_dir():

@@ -87,7 +87,11 @@ class VectorIndex:
         selector = faiss.IDSelectorBatch(allowed)
         ivf = self.ivf
         params = faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe) if ivf else faiss.SearchParameters(sel=selector)
-        return self.index.search(vectors, k, params=params)
+        scores, ids = self.index.search(vectors, k, params=params)
+        if ivf is not None and (ids[:, min(k, len(allowed)) - 1] < 0).any():
+            # the probed lists held too few allowed pieces: all lists, i.e. exact among the allowed
+            scores, ids = self.index.search(vectors, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nlist))
+        return scores, ids
 
     def reconstruct(self, piece_id: int) -> np.ndarray:
         return self.index.reconstruct(int(piece_id))
@@ -144,7 +148,7 @@ class VectorIndex:
 
 def build_ivf(vectors: np.ndarray, seed: int = 1234) -> faiss.IndexIVFFlat:
     n, dim = vectors.shape
-    nlist = _lists_for(n)
+    nlist = max(1, min(_lists_for(n), n // 39))  # FAISS wants ≥ 39 training points per list
     quantizer = faiss.IndexFlatIP(dim)
     ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.cp.seed = seed  # same vectors, same lists: builds are reproducible

@@ -89,3 +89,23 @@ def test_an_index_past_the_limit_is_an_ivf_and_stays_consistent(tmp_path, embedd
         assert not set(found[0].tolist()) & gone
     finally:
         store.close()
+
+
+def test_filtered_search_returns_all_allowed_up_to_k(monkeypatch):
+    """Few allowed pieces spread over many lists: the IVF's probed lists may hold too few,
+    the search must still return k of them (or all there are)."""
+    from index import vectors
+
+    x = clustered(6_000)
+    ids = np.arange(len(x), dtype=np.int64)
+    flat = VectorIndex.empty(DIM)
+    flat.add(ids, x)
+    ivf = flat.grown(exact_limit=1_000)
+    allowed = np.random.default_rng(3).choice(ids, 20, replace=False)
+    query = clustered(1, seed=99)
+    for limit in (10, 20_000):  # through FAISS' id selector, and exactly
+        monkeypatch.setattr(vectors, "EXACT_FILTERED", limit)
+        scores, found = ivf.search(query, 50, allowed)
+        assert sorted(found[0][:20].tolist()) == sorted(allowed.tolist()) and (found[0][20:] == -1).all()
+        truth = allowed[np.argsort(-(query @ x[allowed].T)[0])][:5]
+        assert found[0][:5].tolist() == truth.tolist()
