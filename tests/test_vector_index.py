@@ -72,7 +72,8 @@ def test_an_index_past_the_limit_is_an_ivf_and_stays_consistent(tmp_path, embedd
         # the report says where the time went (bench/scale.py prints it per stage)
         stages = report.to_dict()["stages"]
         assert set(stages) == {"lesen", "einbetten", "schreiben", "lexikalisch"}
-        assert stages["einbetten"] > 0 and stages["lexikalisch"] > 0 and sum(stages.values()) <= report.seconds
+        assert stages["einbetten"] > 0 and stages["lexikalisch"] > 0
+        assert sum(report.stages.values()) <= report.seconds  # unrounded: the stages lie within the run
         index = store.load_faiss()
         assert index.kind == "ivf" and index.ntotal > 20
         assert store.verify() == []
