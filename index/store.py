@@ -179,15 +179,16 @@ class ModelMismatch(RuntimeError):
 
 def recorded_model(folder: Path) -> str | None:
     """The embedding model an existing index was built with (None: no index yet)."""
-    path = Path(folder) / DB_NAME
-    if not path.exists():
+    try:
+        store = IndexStore(folder, create=False, reader=True)
+    except (FileNotFoundError, sqlite3.Error):
         return None
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
-    except sqlite3.Error:
+        return store.meta("model") or None
+    except sqlite3.Error:  # a folder with a database but no schema yet
         return None
-    return row[0] if row and row[0] else None
+    finally:
+        store.close()
 
 
 class IndexStore:
@@ -379,14 +380,7 @@ class IndexStore:
         """The newest saved lexical generation not newer than the current one (a long ingest
         writes vectors in batches and the lexical index only with its last batch)."""
         current = self.generation
-        found = []
-        for path in self.folder.glob("lexical-*"):
-            try:
-                gen = int(path.name.split("-")[1])
-            except ValueError:
-                continue
-            if gen <= current and (path / "manifest.json").exists():
-                found.append((gen, path))
+        found = [(gen, path) for path, gen in self._lexical_generations() if gen <= current]
         for _, path in sorted(found, reverse=True):
             try:
                 return LexicalIndex.load(path)
@@ -518,8 +512,8 @@ class IndexStore:
             # does not update the lexical index keeps their word counts for the one that does
             # (in this transaction, so a rollback forgets them too)
             leaving = self._lexical_rows(doc_ids=removals + [d.id for d, _ in upserts])
-            pending_words = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
             if not lexical:
+                pending_words = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
                 pending_words.update(word_counts(t for _, t in leaving))
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                            (PENDING_WORDS, json.dumps(pending_words, ensure_ascii=False)))
@@ -743,8 +737,7 @@ class IndexStore:
         oldest = current - 1 if keep_previous else current
         # the newest lexical generation stays even if older: batches of a long ingest build on it
         # and so does the newest a reader of the previous generation builds on
-        saved = [g for g in (self._generation_of(p) for p in self.folder.glob("lexical-*")
-                             if (p / "manifest.json").exists()) if g is not None]
+        saved = [g for _, g in self._lexical_generations()]
         keep_lexical = {max((g for g in saved if g <= current), default=None)}
         if keep_previous:
             keep_lexical.add(max((g for g in saved if g <= oldest), default=None))
@@ -762,6 +755,15 @@ class IndexStore:
         for seg in (self.folder / SEGMENTS).glob("*") if (self.folder / SEGMENTS).is_dir() else ():
             if seg.name not in used:
                 shutil.rmtree(seg, ignore_errors=True)
+
+    def _lexical_generations(self) -> list[tuple[Path, int]]:
+        """Saved lexical generations (those with a manifest) and their numbers."""
+        out = []
+        for path in self.folder.glob("lexical-*"):
+            gen = self._generation_of(path)
+            if gen is not None and (path / "manifest.json").exists():
+                out.append((path, gen))
+        return out
 
     @staticmethod
     def _generation_of(path: Path) -> int | None:

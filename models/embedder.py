@@ -101,13 +101,14 @@ class Embedder:
 
     @property
     def id(self) -> str:
-        return self.weights
+        return numerics_id(self.weights, self.precision)
 
     def _prompt(self, name: str) -> str:
         return self.prompts.get(name, "")
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors of texts that already carry their prompt; one batch."""
+    def _encode(self, texts: list[str], encodings: list | None = None) -> np.ndarray:
+        """Normalised vectors of texts that already carry their prompt; one batch.
+        `encodings`: the texts' tokenizer output, when the caller has it already."""
         raise NotImplementedError
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -126,18 +127,21 @@ class Embedder:
         if progress is None:
             progress = sys.stderr.isatty()
         prompt = self._prompt("passage")
-        order = np.argsort(self.token_counts(texts, prompt), kind="stable")[::-1]  # longest first: memory peaks early
+        prompted = [prompt + t for t in texts]
+        encodings = self.tokenizer.encode_batch(prompted)  # once: for the order and the model
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")[::-1]  # longest first: memory peaks early
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         from tqdm import tqdm
 
         for batch in tqdm(batches, disable=not progress, desc="Einbetten", unit="Stapel"):
-            out[batch] = self._encode([prompt + texts[i] for i in batch])
+            out[batch] = self._encode([prompted[i] for i in batch], [encodings[i] for i in batch])
         return out
 
-    def feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def feeds(self, texts: list[str], encodings: list | None = None) -> dict[str, np.ndarray]:
         """Token ids and attention mask of one batch, padded to its longest text."""
-        encodings = self.tokenizer.encode_batch(texts)
+        if encodings is None:
+            encodings = self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(texts), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
@@ -163,7 +167,7 @@ class TorchEmbedder(Embedder):
         torch.set_num_threads(self.threads)
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], encodings: list | None = None) -> np.ndarray:
         return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
@@ -184,7 +188,7 @@ class OpenVINOEmbedder(Embedder):
         if not path.exists():
             raise ModelNotFoundError(
                 f"Kein OpenVINO-Modell ({precision}) in {path.parent}. "
-                f"Einmal `python -m models.convert` ausführen."
+                f"Einmal `python -m models.export` ausführen (macht `make` automatisch)."
             )
         self.precision = precision
         core = ov.Core()
@@ -198,17 +202,13 @@ class OpenVINOEmbedder(Embedder):
         })
         self._local = threading.local()
 
-    @property
-    def id(self) -> str:
-        return numerics_id(self.weights, self.precision)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], encodings: list | None = None) -> np.ndarray:
         # One infer request per thread: a request is not safe to share, and the server
         # embeds queries from several worker threads at once.
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self.compiled.create_infer_request()
-        out = request.infer(self.feeds(texts))
+        out = request.infer(self.feeds(texts, encodings))
         return np.array(next(iter(out.values())), dtype=np.float32)
 
 
