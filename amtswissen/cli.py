@@ -36,28 +36,30 @@ def _embedder(settings: Settings):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.names import InvalidName, check_collection
     from ingest.pipeline import IngestError, ingest
-    from index.store import IndexFormatError, IndexStore, ModelMismatch
+    from index.base import BackendUnavailable, IndexFormatError, ModelMismatch
 
     settings = _settings(args)
     try:
-        store = IndexStore(settings.index, create=True)
+        backend = settings.backend()
     except IndexFormatError:
         raise
-    except (OSError, sqlite3.Error) as exc:
-        print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
+    except (OSError, sqlite3.Error, BackendUnavailable) as exc:
+        print(f"Fehler: Index {settings.database_url and 'in PostgreSQL' or settings.index} ist nicht "
+              f"beschreibbar ({exc})", file=sys.stderr)
         return 2
     embedder = _embedder(settings)
     try:
-        report = ingest(
-            [Path(s) for s in args.sources],
-            store,
-            embedder,
-            collection=check_collection(args.collection or settings.default_collection),
-            sizes=settings.chunk_sizes(),
-            limits=settings.ingest_limits(),
-            by=f"cli:{getpass.getuser()}",
-            progress=None if not args.json else False,
-        )
+        with backend.session() as store:
+            report = ingest(
+                [Path(s) for s in args.sources],
+                store,
+                embedder,
+                collection=check_collection(args.collection or settings.default_collection),
+                sizes=settings.chunk_sizes(),
+                limits=settings.ingest_limits(),
+                by=f"cli:{getpass.getuser()}",
+                progress=None if not args.json else False,
+            )
     except (IngestError, InvalidName, ModelMismatch) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
@@ -65,7 +67,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
         return 2
     finally:
-        store.close()
+        backend.close()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -84,32 +86,39 @@ def cmd_delete(args: argparse.Namespace) -> int:
     from ingest import writes
 
     settings = _settings(args)
-    if not (settings.index / "amtswissen.sqlite").exists():
+    if not _has_index(settings):
         print(f"Fehler: kein Index in {settings.index}", file=sys.stderr)
         return 2
     embedder = _embedder(settings)
+    backend = settings.backend()
     status = 0
     for doc_id in args.ids:
         try:
             try:
-                writes.remove(settings.index, embedder, doc_id, f"cli:{getpass.getuser()}")
+                writes.remove(backend, embedder, doc_id, f"cli:{getpass.getuser()}")
                 print(f"{doc_id}: entfernt (Text, Vektoren und Originaldateien gelöscht)")
             except writes.DocumentNotFound:
                 if not args.history:
                     raise
             if args.history:
-                erased = writes.purge_history(settings.index, doc_id)
+                erased = writes.purge_history(backend, doc_id)
                 print(f"{doc_id}: Versionsgeschichte gelöscht ({erased} Einträge)")
         except writes.DocumentNotFound:
             print(f"Fehler: {doc_id}: kein solches Dokument", file=sys.stderr)
             status = 1
+    backend.close()
     return status
+
+
+def _has_index(settings: Settings) -> bool:
+    """A database is an index once migrated (that happens when it is opened); a folder needs its file."""
+    return bool(settings.database_url) or (settings.index / "amtswissen.sqlite").exists()
 
 
 def _searcher(settings: Settings):
     from service.search import Searcher
 
-    if not (settings.index / "amtswissen.sqlite").exists():
+    if not _has_index(settings):
         print(f"Fehler: kein Index in {settings.index} – zuerst `amtswissen ingest` ausführen", file=sys.stderr)
         raise SystemExit(2)
     return Searcher(settings, _embedder(settings))
@@ -151,6 +160,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"\nnach {key}:")
         for value, m in groups.items():
             print(f"  {value:12} n={m['n']:3}  Hit@1 {m['hit@1']:.3f}  Hit@5 {m['hit@5']:.3f}  MRR@10 {m['mrr@10']:.3f}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema of the configured index (PostgreSQL: index/postgres.py MIGRATIONS)."""
+    from index.base import BackendUnavailable
+
+    settings = _settings(args)
+    try:
+        backend = settings.backend()  # opening migrates, under a lock, once
+    except BackendUnavailable as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    print(f"Schema aktuell: {backend.describe()}")
+    backend.close()
     return 0
 
 
@@ -204,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, help="hybrid (Standard), dense oder lexical")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("migrate", parents=[common], help="Schema des Index anlegen oder aktualisieren")
+    p.set_defaults(func=cmd_migrate)
     return parser
 
 
@@ -212,11 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     # pypdf reports every repaired cross-reference table; the ingest report says what matters.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
-    from index.store import IndexFormatError
+    from index.base import BackendUnavailable, IndexFormatError
 
     try:
         return args.func(args)
-    except IndexFormatError as exc:
+    except (IndexFormatError, BackendUnavailable) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
 

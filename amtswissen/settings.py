@@ -15,7 +15,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMTSWISSEN_", extra="ignore")
 
-    index: Path = Field(Path("data/index"), description="Index folder (FAISS + SQLite)")
+    index: Path = Field(Path("data/index"), description="Index folder (FAISS + SQLite); with a database URL "
+                                                       "only this server's working files (upload staging)")
+    # PostgreSQL with pgvector instead of the folder (docs/betrieb-postgresql.md)
+    database_url: str | None = Field(None, description="postgresql://… ; unset = the embedded index folder")
+    database_pool_size: int = Field(10, ge=1, le=200, description="Connections of this process to PostgreSQL")
+    hnsw_ef_search: int = Field(100, ge=10, le=1000, description="pgvector hnsw.ef_search: recall against speed")
     model: Path = Field(PROJECT_ROOT / "models" / "e5-small", description="Local sentence-transformers folder")
     embed_batch_size: int = Field(16, ge=1, le=512)
     # Runtime of the model (README "Einbettung"): auto = the OpenVINO variant set-up measured
@@ -75,11 +80,16 @@ class Settings(BaseSettings):
                             max_attachments=self.max_attachments)
 
     def embedder(self):
-        from index.store import recorded_model
+        from index.open import recorded_model
         from models.embedder import load_embedder
 
         return load_embedder(self.model, self.embed_backend, self.embed_precision, self.embed_batch_size,
-                             self.embed_threads, recorded_model(self.index))
+                             self.embed_threads, recorded_model(self))
+
+    def backend(self):
+        from index.open import open_backend
+
+        return open_backend(self)
 
     def chunk_sizes(self):
         from ingest.chunk import ChunkSizes

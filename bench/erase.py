@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso  # noqa: E402
+from index.base import ChunkRecord, DocumentRecord, PieceRecord, document_id, now_iso
+from index.local import IndexStore
 
 DIM = 384
 WORDS = ("Antrag Behörde Frist Gebühr Meldebehörde Personalausweis Wohnung Anmeldung Bescheid Widerspruch "

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from amtswissen.settings import Settings  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.local import IndexStore  # noqa: E402
 from models.embedder import Embedder  # noqa: E402
 
 LAWS = ROOT.parent / "shared" / "corpus" / "laws"

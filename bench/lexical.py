@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.lexical import EMPTY, B, K1, LexicalIndex  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.local import IndexStore  # noqa: E402
 from service.query import QueryParser, Synonyms  # noqa: E402
 from amtswissen.settings import Settings  # noqa: E402
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from amtswissen.settings import Settings  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.local import IndexStore  # noqa: E402
 from models.embedder import Embedder  # noqa: E402
 from service.evaluate import evaluate, load_questions  # noqa: E402
 from service.search import MODES, Searcher  # noqa: E402

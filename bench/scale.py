@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from amtswissen.settings import Settings  # noqa: E402
 from ingest.names import clean_filename  # noqa: E402
 from ingest.pipeline import STAGES, IngestReport, SourceFile, sync  # noqa: E402
-from index.store import IndexStore  # noqa: E402
+from index.local import IndexStore  # noqa: E402
 from index.vectors import VectorIndex  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

@@ -197,15 +197,18 @@ class LexicalIndex:
         return cls([Segment.build(rows, analyzer)] if rows else [], [], words)
 
     def updated(self, added: list[tuple[int, str]], gone: list[tuple[int, str]], gone_ids: Iterable[int] = (),
-                expunge: bool = False, gone_words: Counter[str] | None = None) -> "LexicalIndex":
+                expunge: bool = False, gone_words: Counter[str] | None = None,
+                words: Counter[str] | None = None) -> "LexicalIndex":
         """The next generation: `added` passages as a new segment, `gone` ones (with their
         text, for the word counts) and `gone_ids` deleted, with `gone_words` the word counts
-        of those whose text is no longer at hand. `expunge` rewrites every segment that
-        held a deleted passage (erasure)."""
-        words = Counter(self.words)
-        words.subtract(word_counts(t for _, t in gone))
-        words.subtract(gone_words or Counter())
-        words.update(word_counts(t for _, t in added))
+        of those whose text is no longer at hand — or `words`, the word counts of the new
+        state where the caller keeps them (PostgreSQL). `expunge` rewrites every segment
+        that held a deleted passage (erasure)."""
+        if words is None:
+            words = Counter(self.words)
+            words.subtract(word_counts(t for _, t in gone))
+            words.subtract(gone_words or Counter())
+            words.update(word_counts(t for _, t in added))
         words = Counter({w: n for w, n in words.items() if n > 0})
         deleted = self.deleted | {c for c, _ in gone} | set(gone_ids)
         segments = list(self.segments)

@@ -5,17 +5,14 @@ extract → clean → chunk → embed (with a cache by text hash) → store.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
 import re
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from ingest.chunk import ChunkSizes, chunk_document
 from text.context import context_text
@@ -26,7 +23,7 @@ from ingest.limits import IngestLimits, LimitExceeded
 from ingest.metadata import DocumentMeta, MetadataError, from_mapping, read_sidecar, sidecar_for
 from ingest.ocr import largest_image_pixels, ocr_page, ocr_status
 from ingest.repair import repair_page
-from index.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
+from index.base import ChunkRecord, DocumentRecord, PieceRecord, Session, document_id, now_iso, stored_name
 from models.embedder import Embedder
 
 logger = logging.getLogger(__name__)
@@ -142,18 +139,6 @@ def _abbreviation(title: str) -> str:
     return m.group(1) if m else ""
 
 
-@contextmanager
-def writer_lock(folder: Path) -> Iterator[None]:
-    """One ingest at a time per index folder (CLI and API share it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "ingest.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _ocr_unusable_pages(path: Path, pages: list[str], problems: list[str], limits: IngestLimits) -> list[str]:
     """Pages without usable text (scans, glyph garbage) are read by OCR when it is installed;
     otherwise they are left out and reported. The document is refused when it needs more
@@ -212,7 +197,7 @@ def _ocr_too_slow(limits: IngestLimits) -> LimitExceeded:
                          "(Einstellung AMTSWISSEN_MAX_OCR_SECONDS)")
 
 
-def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStore, sizes: ChunkSizes,
+def prepare_document(sf: SourceFile, sha: str, collection: str, sizes: ChunkSizes,
                      limits: IngestLimits = IngestLimits()):
     """Extract, clean and chunk one file. Raises ExtractionError with a German reason."""
     extracted = extract(sf.path, limits)
@@ -245,7 +230,7 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
         sha256=sha,
         size=sf.path.stat().st_size,
         pages=len(pages) if extracted.paginated else None,
-        stored_file=store.stored_name(sha256_file(sf.path), sf.path.suffix),
+        stored_file=stored_name(sha256_file(sf.path), sf.path.suffix),
         original=sf.path,
         ingested_at=now_iso(),
         problems="; ".join(problems),
@@ -259,7 +244,7 @@ def prepare_document(sf: SourceFile, sha: str, collection: str, store: IndexStor
     return doc, chunks
 
 
-def _embed_pieces(doc: DocumentRecord, chunks, store: IndexStore, embedder: Embedder, progress) -> tuple[list[ChunkRecord], int]:
+def _embed_pieces(doc: DocumentRecord, chunks, store: Session, embedder: Embedder, progress) -> tuple[list[ChunkRecord], int]:
     """Vectors for every piece, from the cache where the same text was embedded before
     (so editing one paragraph re-embeds only the pieces whose text changed)."""
     texts: dict[str, str] = {}
@@ -277,7 +262,7 @@ def _embed_pieces(doc: DocumentRecord, chunks, store: IndexStore, embedder: Embe
     todo = [h for h in texts if h not in cached]
     if todo:
         fresh = dict(zip(todo, embedder.embed_passages([texts[h] for h in todo], progress=progress)))
-        with writer_lock(store.folder):
+        with store.lock():
             store.cache_vectors(fresh, embedder.id)
         cached.update(fresh)
     records = [ChunkRecord(c.text, c.section, c.page, [PieceRecord(h, cached[h]) for h in row])
@@ -296,7 +281,7 @@ def public_reason(exc: BaseException, path: Path) -> str:
 def sync(
     files: list[SourceFile],
     folder_roots: list[str],
-    store: IndexStore,
+    store: Session,
     embedder: Embedder,
     collection: str = "default",
     sizes: ChunkSizes = ChunkSizes(),
@@ -353,12 +338,12 @@ def sync(
             report.fail(sf.source, f"Datei nicht lesbar ({exc.strerror})", document_id(sf.root, sf.source))
             continue
         existing = store.documents_under(sf.root).get(sf.source)
-        if existing is not None and existing["sha256"] == sha and existing["collection"] == collection:
+        if existing is not None and existing.sha256 == sha and existing.collection == collection:
             report.unchanged += 1
             continue
         began = time.perf_counter()
         try:
-            doc, chunks = prepare_document(sf, sha, collection, store, sizes, limits)
+            doc, chunks = prepare_document(sf, sha, collection, sizes, limits)
         except ExtractionError as exc:
             reason = str(exc)
             if existing is not None:
@@ -376,16 +361,16 @@ def sync(
         report.chunks += embedded
         pending.append((doc, records))
         if len(pending) >= APPLY_EVERY:
-            with writer_lock(store.folder):
+            with store.lock():
                 flush()
 
-    with writer_lock(store.folder):
+    with store.lock():
         removals: list[str] = []
         for root, present in seen.items():
-            for source, row in store.documents_under(root).items():
+            for source, doc in store.documents_under(root).items():
                 if source not in present:
-                    removals.append(row["id"])
-                    report.files.append({"source": source, "outcome": "removed", "problems": "", "doc_id": row["id"]})
+                    removals.append(doc.id)
+                    report.files.append({"source": source, "outcome": "removed", "problems": "", "doc_id": doc.id})
         if pending or removals or report.added or report.updated:
             flush(removals)
         report.removed = len(removals)
@@ -395,7 +380,7 @@ def sync(
 
 def ingest(
     sources: list[Path],
-    store: IndexStore,
+    store: Session,
     embedder: Embedder,
     collection: str = "default",
     sizes: ChunkSizes = ChunkSizes(),

@@ -11,7 +11,6 @@ the document current.
 
 from __future__ import annotations
 
-import json
 import secrets
 import shutil
 import time
@@ -24,8 +23,8 @@ from ingest.chunk import ChunkSizes
 from ingest.limits import IngestLimits
 from ingest.metadata import write_sidecar
 from ingest.names import InvalidName, check_collection, clean_filename
-from ingest.pipeline import GONE, IngestReport, SourceFile, sync, writer_lock
-from index.store import IndexStore, document_id, now_iso
+from ingest.pipeline import GONE, IngestReport, SourceFile, sync
+from index.base import Backend, Document, document_id, now_iso
 from models.embedder import Embedder
 
 UPLOAD_ROOT = "upload:"  # root of documents that came in through the API, per collection
@@ -70,115 +69,102 @@ def clean_staging(index_folder: Path, older_than: float = 24 * 3600) -> None:
             continue
 
 
-def ingest_file(index_folder: Path, embedder: Embedder, path: Path, root: str, source: str, collection: str,
+def ingest_file(backend: Backend, embedder: Embedder, path: Path, root: str, source: str, collection: str,
                 by: str, sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits(),
                 only_existing: bool = False) -> WriteResult:
     """Bring one document (root, source) in line with the file at `path`; record the run."""
-    store = IndexStore(index_folder)
-    try:
+    with backend.session() as store:
         started = now_iso()
         report = sync([SourceFile(path, root, source)], [], store, embedder, collection, sizes,
                       progress=False, by=by, limits=limits, only_existing=only_existing)
         store.record_run(started, by, [f"{root}/{source}"], report.to_dict())
         return WriteResult(report, document_id(root, source))
-    finally:
-        store.close()
 
 
-def upload(index_folder: Path, embedder: Embedder, filename: str | None, stream: BinaryIO, collection: str,
+def upload(backend: Backend, embedder: Embedder, filename: str | None, stream: BinaryIO, collection: str,
            by: str, meta: dict | None = None, sizes: ChunkSizes = ChunkSizes(),
            limits: IngestLimits = IngestLimits()) -> WriteResult:
     """A new document in a collection, or a new version of the one with the same file name there
     (which keeps the metadata it had, where the form gives no new value)."""
     collection = check_collection(collection)
     name = clean_filename(filename)
-    existing = _lookup(index_folder, document_id(UPLOAD_ROOT + collection, name))
+    existing = _lookup(backend, document_id(UPLOAD_ROOT + collection, name))
     if existing is not None:
         meta = _kept_meta(existing, meta)
-    with staged(index_folder, name, stream, meta) as path:
-        return ingest_file(index_folder, embedder, path, UPLOAD_ROOT + collection, path.name, collection, by,
+    with staged(backend.work_folder, name, stream, meta) as path:
+        return ingest_file(backend, embedder, path, UPLOAD_ROOT + collection, path.name, collection, by,
                            sizes, limits)
 
 
-def replace(index_folder: Path, embedder: Embedder, doc_id: str, filename: str | None, stream: BinaryIO, by: str,
+def replace(backend: Backend, embedder: Embedder, doc_id: str, filename: str | None, stream: BinaryIO, by: str,
             meta: dict | None = None, sizes: ChunkSizes = ChunkSizes(),
             limits: IngestLimits = IngestLimits()) -> WriteResult:
     """New content for an existing document (same format); its id, source, collection and
     metadata stay (fields given in `meta` change). If the document is deleted while the new
     content is read, the delete wins: DocumentNotFound."""
-    row = _document(index_folder, doc_id)
+    doc = _document(backend, doc_id)
     name = clean_filename(filename)
-    if Path(name).suffix.lower() != Path(row["source"]).suffix.lower():
+    if Path(name).suffix.lower() != Path(doc.source).suffix.lower():
         raise InvalidName("Die neue Fassung muss dasselbe Dateiformat haben.")
-    with staged(index_folder, Path(row["source"]).name, stream, _kept_meta(row, meta)) as path:
-        result = ingest_file(index_folder, embedder, path, row["root"], row["source"], row["collection"], by,
+    with staged(backend.work_folder, Path(doc.source).name, stream, _kept_meta(doc, meta)) as path:
+        result = ingest_file(backend, embedder, path, doc.root, doc.source, doc.collection, by,
                              sizes, limits, only_existing=True)
     if any(f.reason == GONE for f in result.report.failed):
         raise DocumentNotFound(doc_id)
     return result
 
 
-def remove(index_folder: Path, embedder: Embedder, doc_id: str, by: str) -> None:
-    """Remove a document and erase its text, vectors and stored originals (see IndexStore.apply)."""
-    row = _document(index_folder, doc_id)
-    store = IndexStore(index_folder)
-    try:
-        with writer_lock(store.folder):
+def remove(backend: Backend, embedder: Embedder, doc_id: str, by: str) -> None:
+    """Remove a document and erase its text, vectors and stored originals (see the backends' apply)."""
+    doc = _document(backend, doc_id)
+    with backend.session() as store:
+        with store.lock():
             store.apply([], [doc_id], embedder.id, embedder.dim, by=by)
-        _erase_legacy_upload(store.folder, row)
-        store.record_run(now_iso(), by, [f"{row['root']}/{row['source']}"],
-                         {"removed": 1, "files": [{"source": row["source"], "outcome": "removed", "problems": "",
+        _erase_legacy_upload(backend.work_folder, doc)
+        store.record_run(now_iso(), by, [f"{doc.root}/{doc.source}"],
+                         {"removed": 1, "files": [{"source": doc.source, "outcome": "removed", "problems": "",
                                                    "doc_id": doc_id}]})
-        store.checkpoint()  # the WAL ends empty, the run record included
-    finally:
-        store.close()
+        store.checkpoint()  # nothing of the erased text stays in a write-ahead log
 
 
-def purge_history(index_folder: Path, doc_id: str) -> int:
-    """Erase the version history (see IndexStore.purge_history); raises DocumentNotFound
+def purge_history(backend: Backend, doc_id: str) -> int:
+    """Erase the version history (see the backends' purge_history); raises DocumentNotFound
     when there is neither a document nor any version record of that id."""
-    store = IndexStore(index_folder)
-    try:
-        with writer_lock(store.folder):
-            if store.document(doc_id) is None and not store.versions(doc_id) and not store.runs_naming(doc_id):
-                raise DocumentNotFound(doc_id)
-            return store.purge_history(doc_id)
-    finally:
-        store.close()
+    with backend.session() as store, store.lock():
+        if store.document(doc_id) is None and not store.versions(doc_id) and not store.runs_naming(doc_id):
+            raise DocumentNotFound(doc_id)
+        return store.purge_history(doc_id)
 
 
-def _kept_meta(row, given: dict | None) -> dict:
+def _kept_meta(doc: Document, given: dict | None) -> dict:
     """A document's metadata as upload-form fields, overridden by the fields given now:
     a new version must not make an expired document answer again."""
-    kept = {"title": row["title"], "gueltig_ab": row["valid_from"], "gueltig_bis": row["valid_until"],
-            "zustaendig": row["owner"], "zuletzt_geprueft": row["reviewed_at"],
-            "schlagworte": ", ".join(json.loads(row["keywords"] or "[]"))}
+    kept = {"title": doc.title, "gueltig_ab": doc.valid_from, "gueltig_bis": doc.valid_until,
+            "zustaendig": doc.owner, "zuletzt_geprueft": doc.reviewed_at,
+            "schlagworte": ", ".join(doc.keyword_list)}
     return {**kept, **{k: v for k, v in (given or {}).items() if v not in (None, "")}}
 
 
-def _lookup(index_folder: Path, doc_id: str):
-    store = IndexStore(index_folder, create=False, reader=True)
-    try:
-        return store.document(doc_id)
-    finally:
-        store.close()
+def _lookup(backend: Backend, doc_id: str) -> Document | None:
+    with backend.snapshot() as reader:
+        return reader.document(doc_id)
 
 
-def _document(index_folder: Path, doc_id: str):
-    row = _lookup(index_folder, doc_id)
-    if row is None:
+def _document(backend: Backend, doc_id: str) -> Document:
+    doc = _lookup(backend, doc_id)
+    if doc is None:
         raise DocumentNotFound(doc_id)
-    return row
+    return doc
 
 
-def _erase_legacy_upload(folder: Path, row) -> None:
+def _erase_legacy_upload(folder: Path, row: Document) -> None:
     """Index folders written before staging kept a copy of each upload under `uploads/`."""
     uploads = (folder / "uploads").resolve()
     if not uploads.is_dir():
         return
-    candidates = [uploads / ".replaced" / row["id"]]
-    if row["root"].startswith(UPLOAD_ROOT):
-        copy = uploads / row["root"][len(UPLOAD_ROOT):] / row["source"]
+    candidates = [uploads / ".replaced" / row.id]
+    if row.root.startswith(UPLOAD_ROOT):
+        copy = uploads / row.root[len(UPLOAD_ROOT):] / row.source
         candidates += [copy, copy.with_name(copy.name + ".meta.yaml")]
     for path in candidates:
         path = path.resolve()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,9 +50,12 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         model = embedder or settings.embedder()
         app.state.settings = settings
         app.state.auth = auth
-        app.state.searcher = Searcher(settings, model)
-        clean_staging(settings.index)
+        app.state.searcher = searcher = Searcher(settings, model)
+        clean_staging(searcher.backend.work_folder)
+        with searcher.snapshot():  # loads the indexes now, not on the first question
+            pass
         yield
+        searcher.backend.close()
 
     app = FastAPI(
         title="Amtswissen",
@@ -101,8 +103,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         typ = typ if typ in KINDS else ""
         response = searcher.search(q, k, collection=sammlung or None, kind=typ or None) if q else None
         documents, chunks = searcher.counts()
-        with searcher.snapshot() as store:
-            collections = [r[0] for r in store.db.execute("SELECT DISTINCT collection FROM documents ORDER BY 1")]
+        with searcher.snapshot() as reader:
+            collections = reader.collections()
         return templates.TemplateResponse(
             request,
             "search.html",
@@ -113,16 +115,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @app.get("/dokument/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str, searcher: SearcherDep):
         """Metadata, version history and the text, every passage with an anchor."""
-        with searcher.snapshot() as store:
-            doc = next(iter(store.list_documents(doc_id)), None)
+        with searcher.snapshot() as reader:
+            doc = next(iter(reader.list_documents(doc_id)), None)
             if doc is None:
                 raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
-            versions = store.versions(doc_id)
-            passages = store.db.execute(
-                "SELECT id, section, page, text FROM chunks WHERE doc_id = ? ORDER BY ord", (doc_id,)).fetchall()
+            versions = reader.versions(doc_id)
+            passages = reader.passages_of(doc_id)
         return templates.TemplateResponse(
             request, "document.html",
-            {"doc": doc, "versions": versions, "passages": passages, "keywords": json.loads(doc["keywords"] or "[]")},
+            {"doc": doc, "versions": versions, "passages": passages, "keywords": doc.keyword_list},
         )
 
     return app

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import quote
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from ingest import writes
 from ingest.metadata import MetadataError
 from ingest.names import InvalidName
-from index.store import ModelMismatch
+from index.base import Document, ModelMismatch
 from ingest.writes import DocumentNotFound
 from service.deps import SearcherDep, WriterDep
 from service.errors import responses
@@ -27,16 +28,16 @@ FILE_TYPES = ["application/pdf", "text/markdown", "text/plain", "text/html",
               "application/vnd.oasis.opendocument.text", "message/rfc822", "application/octet-stream"]
 
 
-def _info(row, version: int | None = None) -> DocumentInfo:
-    problems = row["problems"] or ""
+def _info(doc: Document, version: int | None = None) -> DocumentInfo:
+    problems = doc.problems or ""
     return DocumentInfo(
-        id=row["id"], title=row["title"], source=row["source"], collection=row["collection"],
-        version=version if version is not None else row["version"], ingested_at=row["ingested_at"],
-        pages=row["pages"], chunks=row["chunks"], kind=row["kind"],
+        id=doc.id, title=doc.title, source=doc.source, collection=doc.collection,
+        version=version if version is not None else doc.version, ingested_at=doc.ingested_at,
+        pages=doc.pages, chunks=doc.chunks, kind=doc.kind,
         status="teilweise" if any("per Texterkennung (OCR) gelesen" not in p for p in problems.split("; ") if p)
         else "ok",
         problems=problems,
-        url=f"/api/documents/{row['id']}/file",
+        url=f"/api/documents/{doc.id}/file",
     )
 
 
@@ -73,8 +74,8 @@ def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
     if row is None:
         raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
     info = _info(row)
-    info.versions = [VersionInfo(version=v["version"], event=v["event"], sha256=v["sha256"], size=v["size"],
-                                 at=v["at"], by=v["by"]) for v in versions]
+    info.versions = [VersionInfo(version=v.version, event=v.event, sha256=v.sha256, size=v.size, at=v.at, by=v.by)
+                     for v in versions]
     return info
 
 
@@ -82,15 +83,16 @@ def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
     200: {"description": "die Originaldatei", "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                                          for t in FILE_TYPES}},
     **responses(404)})
-def document_file(doc_id: str, searcher: SearcherDep) -> FileResponse:
-    row = searcher.document(doc_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
-    path = searcher.index_folder / row["stored_file"]
-    if not path.exists():
+def document_file(doc_id: str, searcher: SearcherDep) -> Response:
+    with searcher.snapshot() as reader:
+        doc = reader.document(doc_id)
+        if doc is None:
+            raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
+        original = reader.original(doc.stored_file)  # a file in the folder, or bytes from PostgreSQL
+    if original is None:
         raise HTTPException(status_code=404, detail="Die Originaldatei fehlt im Index.")
-    media = mimetypes.guess_type(row["source"])[0] or "application/octet-stream"
-    if Path(row["source"]).suffix.lower() in (".md", ".markdown"):
+    media = mimetypes.guess_type(doc.source)[0] or "application/octet-stream"
+    if Path(doc.source).suffix.lower() in (".md", ".markdown"):
         media = "text/markdown"
     if media.startswith("text/"):
         media += "; charset=utf-8"
@@ -98,8 +100,11 @@ def document_file(doc_id: str, searcher: SearcherDep) -> FileResponse:
     # runs no script and reaches nothing of this origin (CSP sandbox)
     headers = {"Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"} \
         if media.startswith(("text/html", "message/")) else None
-    return FileResponse(path, media_type=media, filename=Path(row["source"]).name, content_disposition_type="inline",
-                        headers=headers)
+    if isinstance(original, bytes):
+        disposition = {"Content-Disposition": f"inline; filename*=utf-8''{quote(Path(doc.source).name)}"}
+        return Response(original, media_type=media, headers={**(headers or {}), **disposition})
+    return FileResponse(original, media_type=media, filename=Path(doc.source).name,
+                        content_disposition_type="inline", headers=headers)
 
 
 OptionalForm = Annotated[str | None, Form(max_length=500)]
@@ -135,7 +140,7 @@ def replace_document(
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
     with _as_http_errors():
-        result = writes.replace(searcher.index_folder, searcher.embedder, doc_id, file.filename, file.file, by,
+        result = writes.replace(searcher.backend, searcher.embedder, doc_id, file.filename, file.file, by,
                                 meta, sizes, limits)
     return _result(result)
 
@@ -152,7 +157,7 @@ def purge_document_history(doc_id: str, searcher: SearcherDep, by: WriterDep) ->
     """Erase the version history: of a current document every version but the current one;
     of a deleted document all its records and its name in the ingest runs."""
     with _as_http_errors():
-        erased = writes.purge_history(searcher.index_folder, doc_id)
+        erased = writes.purge_history(searcher.backend, doc_id)
     return HistoryPurged(id=doc_id, versions_erased=erased)
 
 
@@ -160,14 +165,14 @@ def upload(request: Request, searcher, file: UploadFile, collection: str, by: st
     """Stage an uploaded file and ingest it into the collection (API and officer pages)."""
     sizes, limits = _limits(request)
     with _as_http_errors():
-        result = writes.upload(searcher.index_folder, searcher.embedder, file.filename, file.file, collection, by,
+        result = writes.upload(searcher.backend, searcher.embedder, file.filename, file.file, collection, by,
                                meta, sizes, limits)
     return _result(result)
 
 
 def remove_document(searcher, doc_id: str, by: str) -> None:
     with _as_http_errors():
-        writes.remove(searcher.index_folder, searcher.embedder, doc_id, by)
+        writes.remove(searcher.backend, searcher.embedder, doc_id, by)
 
 
 @router.get("/ingest/runs", tags=["Betrieb"], responses=responses(401, 403, 429))

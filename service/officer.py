@@ -78,9 +78,9 @@ def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: s
         runs = store.runs(20)
     needle = q.strip().casefold()
     if needle:
-        documents = [d for d in documents if needle in f"{d['title']} {d['source']} {d['collection']}".casefold()]
+        documents = [d for d in documents if needle in f"{d.title} {d.source} {d.collection}".casefold()]
     column = SORTS.get(sortierung, "title")
-    documents = sorted(documents, key=lambda d: d[column] or "", reverse=column == "ingested_at")
+    documents = sorted(documents, key=lambda d: getattr(d, column) or "", reverse=column == "ingested_at")
     return templates.TemplateResponse(
         request, "officer.html",
         {"documents": documents, "runs": runs, "q": q, "sortierung": sortierung, "meldung": meldung,
@@ -154,7 +154,6 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
     import tempfile
     from pathlib import Path
 
-    from index.store import IndexStore
     from service.evaluate import evaluate, load_questions
 
     _check_form(request, token)
@@ -168,9 +167,6 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
         except (ValueError, json.JSONDecodeError) as exc:
             raise HTTPException(status_code=422, detail=f"Fragendatei nicht lesbar: {exc}") from exc
     report = evaluate(questions, searcher.search).to_dict()
-    store = IndexStore(searcher.index_folder)
-    try:
+    with searcher.backend.session() as store:
         run_id = store.record_evaluation(fragen.filename or "fragen.jsonl", report)
-    finally:
-        store.close()
     return RedirectResponse(f"/verwaltung/auswertung?lauf={run_id}", status_code=303)

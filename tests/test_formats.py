@@ -8,9 +8,10 @@ import pytest
 
 from ingest.extract import extract
 from amtswissen.settings import Settings
+from ingest.chunk import ChunkSizes
 from ingest.pipeline import SourceFile, ingest, prepare_document
 from ingest.repair import join_letter_spacing, repair_page, unshift_line
-from index.store import IndexStore
+from index.local import IndexStore
 from ingest import ocr
 from service.search import Searcher
 from tests.conftest import BGBL, LAWS, MODEL_DIR, PDFS, needs_ocr
@@ -93,9 +94,7 @@ def test_shifted_font_encoding_repaired():
 
 
 def _prepare(tmp_path, path: Path):
-    store = IndexStore(tmp_path / "index")
-    return prepare_document(SourceFile(path, str(path.parent), path.name), "x" * 64, "default", store,
-                            __import__("ingest.chunk", fromlist=["ChunkSizes"]).ChunkSizes())
+    return prepare_document(SourceFile(path, str(path.parent), path.name), "x" * 64, "default", ChunkSizes())
 
 
 

@@ -7,7 +7,7 @@ import bm25s
 import numpy as np
 
 from index.lexical import K1, MAX_SEGMENTS, B, LexicalIndex
-from index.store import IndexStore
+from index.local import IndexStore
 from tests.conftest import LAWS
 
 QUERIES = [{"ausweis": 1.0}, {"gebuhr": 1.0, "personalausweis": 0.5}, {"wohnung": 1.0, "anmeld": 1.0},

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from amtswissen.settings import Settings
 from ingest.metadata import MetadataError, from_mapping
 from ingest.pipeline import ingest
-from index.store import IndexStore
+from index.local import IndexStore
 from service.api import create_app
 from service.search import Searcher
 from tests.conftest import LAWS, MODEL_DIR

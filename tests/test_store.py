@@ -4,7 +4,8 @@ import faiss
 import numpy as np
 import pytest
 
-from index.store import ChunkRecord, DocumentRecord, IndexStore, PieceRecord, document_id, now_iso
+from index.base import ChunkRecord, DocumentRecord, PieceRecord, document_id, now_iso
+from index.local import IndexStore
 
 
 def _doc(root, source, sha="a" * 64):
@@ -19,7 +20,7 @@ def _chunk(text, vec):
 
 def _texts(store, piece_ids):
     owners = store.chunks_of_pieces([int(i) for i in piece_ids])
-    return {r["text"] for r in store.chunks_by_ids(list(owners.values())).values()}
+    return {p.text for p in store.passages(list(owners.values())).values()}
 
 
 def test_apply_replace_remove_roundtrip(tmp_path):
@@ -96,7 +97,7 @@ def test_files_of_a_failed_write_never_become_current(tmp_path, monkeypatch):
     term = lexical.analyzer.terms
     assert lexical.search({term("Zwetschkenbaum")[0]: 1.0}, 5) == []
     found = lexical.search({term("Meldebescheinigung")[0]: 1.0}, 5)
-    assert [store.chunks_by_ids([h.chunk_id])[h.chunk_id]["text"] for h in found] == ["Meldebescheinigung Wohnung"]
+    assert [store.passages([h.chunk_id])[h.chunk_id].text for h in found] == ["Meldebescheinigung Wohnung"]
 
 
 def test_a_removal_does_not_rewrite_the_recorded_model(tmp_path):
@@ -106,7 +107,7 @@ def test_a_removal_does_not_rewrite_the_recorded_model(tmp_path):
     store.apply([], [a.id], "m+int8", 4)  # a server with other numerics may still delete
     assert store.meta("model") == "m" and store.meta("dim") == "3"
     assert store.load_faiss().ntotal == 1 and store.verify() == []
-    from index.store import ModelMismatch
+    from index.base import ModelMismatch
 
     with pytest.raises(ModelMismatch):
         store.apply([(a, [_chunk("alpha", [1, 0, 0])])], [], "m+int8", 3)

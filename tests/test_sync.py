@@ -13,7 +13,7 @@ from pathlib import Path
 
 from amtswissen.settings import Settings
 from ingest.pipeline import ingest
-from index.store import IndexStore
+from index.local import IndexStore
 from service.search import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 
@@ -70,7 +70,7 @@ def test_edit_one_paragraph_reembeds_only_its_pieces(tmp_path, embedder):
     assert fourth.added == 1 and fourth.chunks > 50  # embedded again: erasure took its cached vectors
     assert any(NEW in r.text for r in search.search("Wie lange ist ein Personalausweis gültig?", 5).results)
     assert store.verify() == []
-    events = [v["event"] for v in store.versions(store.documents_under(str(laws.resolve()))["pauswg.md"]["id"])]
+    events = [v.event for v in store.versions(store.documents_under(str(laws.resolve()))["pauswg.md"].id)]
     assert events == ["added", "updated", "removed", "added"]
 
 

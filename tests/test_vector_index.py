@@ -3,7 +3,7 @@ exact search, deletions exact in effect, memory-mapped for readers."""
 
 import numpy as np
 
-from index.store import IndexStore
+from index.local import IndexStore
 from index.vectors import VectorIndex
 
 DIM = 384

