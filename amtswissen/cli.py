@@ -13,7 +13,7 @@ from pathlib import Path
 
 from amtswissen.settings import Settings
 
-MODES = ("hybrid", "dense", "lexical")  # as service.search.MODES, without importing torch for --help
+MODES = ("hybrid", "dense", "lexical")  # as search.searcher.MODES, without importing torch for --help
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -35,7 +35,8 @@ def _embedder(settings: Settings):
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.names import InvalidName, check_collection
-    from ingest.pipeline import IngestError, ingest
+    from ingest import writes
+    from ingest.pipeline import IngestError
     from index.base import BackendUnavailable, IndexFormatError, ModelMismatch
 
     settings = _settings(args)
@@ -49,17 +50,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 2
     embedder = _embedder(settings)
     try:
-        with backend.session() as store:
-            report = ingest(
-                [Path(s) for s in args.sources],
-                store,
-                embedder,
-                collection=check_collection(args.collection or settings.default_collection),
-                sizes=settings.chunk_sizes(),
-                limits=settings.ingest_limits(),
-                by=f"cli:{getpass.getuser()}",
-                progress=None if not args.json else False,
-            )
+        report = writes.sync_sources(backend, embedder, [Path(s) for s in args.sources],
+                                     check_collection(args.collection or settings.default_collection),
+                                     f"cli:{getpass.getuser()}", settings.chunk_sizes(), settings.ingest_limits(),
+                                     progress=None if not args.json else False)
     except (IngestError, InvalidName, ModelMismatch) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
@@ -116,7 +110,7 @@ def _has_index(settings: Settings) -> bool:
 
 
 def _searcher(settings: Settings):
-    from service.search import Searcher
+    from search.searcher import Searcher
 
     if not _has_index(settings):
         print(f"Fehler: kein Index in {settings.index} – zuerst `amtswissen ingest` ausführen", file=sys.stderr)
@@ -142,7 +136,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from service.evaluate import evaluate, load_questions
+    from search.evaluate import evaluate, load_questions
 
     try:
         questions = load_questions(Path(args.questions))

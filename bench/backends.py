@@ -45,8 +45,8 @@ from amtswissen.settings import Settings  # noqa: E402
 from index.base import ChunkRecord, Filter, PieceRecord  # noqa: E402
 from ingest.names import clean_filename  # noqa: E402
 from ingest.pipeline import SourceFile, content_hash, ingest, prepare_document  # noqa: E402
-from service.evaluate import evaluate, load_questions  # noqa: E402
-from service.search import MODES, Searcher  # noqa: E402
+from search.evaluate import evaluate, load_questions  # noqa: E402
+from search.searcher import MODES, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEV = SHARED / "eval" / "dev.jsonl"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.lexical import EMPTY, B, K1, LexicalIndex  # noqa: E402
 from index.local import IndexStore  # noqa: E402
-from service.query import QueryParser, Synonyms  # noqa: E402
+from search.query import QueryParser, Synonyms  # noqa: E402
 from amtswissen.settings import Settings  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"

@@ -30,8 +30,8 @@ from amtswissen.settings import Settings  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
 from index.local import IndexStore  # noqa: E402
 from models.embedder import Embedder  # noqa: E402
-from service.evaluate import evaluate, load_questions  # noqa: E402
-from service.search import MODES, Searcher  # noqa: E402
+from search.evaluate import evaluate, load_questions  # noqa: E402
+from search.searcher import MODES, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 

@@ -81,7 +81,7 @@ def questions() -> list[str]:
 
 def query_latency(settings: Settings, embedder) -> dict:
     """Hybrid search as the API runs it, every dev question twice (first round warms up)."""
-    from service.search import Searcher
+    from search.searcher import Searcher
 
     searcher = Searcher(settings, embedder)
     qs = questions()

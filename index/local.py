@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
     name TEXT NOT NULL,
-    report TEXT NOT NULL           -- JSON of service.evaluate.EvalReport
+    report TEXT NOT NULL           -- JSON of search.evaluate.EvalReport
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     hash TEXT NOT NULL,

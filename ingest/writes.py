@@ -1,5 +1,6 @@
-"""The write service for single documents — add an uploaded file, replace, remove,
-purge history — used alike by the API, the officer pages and the CLI.
+"""The write service — sync files and folders, add an uploaded file, replace, remove,
+purge history — used alike by the CLI, the API and the officer pages, each on a backend
+(index/base.py) and each recording its run the same way.
 
 Uploads are staged under a name the server makes (`.staging/<random>/<clean name>`
 inside the index folder), one folder per request, and removed when the request is
@@ -23,7 +24,7 @@ from ingest.chunk import ChunkSizes
 from ingest.limits import IngestLimits
 from ingest.metadata import write_sidecar
 from ingest.names import InvalidName, check_collection, clean_filename
-from ingest.pipeline import GONE, IngestReport, SourceFile, sync
+from ingest.pipeline import GONE, IngestReport, SourceFile, ingest, sync
 from index.base import Backend, Document, document_id, now_iso
 from models.embedder import Embedder
 
@@ -67,6 +68,14 @@ def clean_staging(index_folder: Path, older_than: float = 24 * 3600) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             continue
+
+
+def sync_sources(backend: Backend, embedder: Embedder, sources: list[Path], collection: str, by: str,
+                 sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits(),
+                 progress: bool | None = None) -> IngestReport:
+    """Bring the index in line with files and folders (`amtswissen ingest`); records the run."""
+    with backend.session() as store:
+        return ingest(sources, store, embedder, collection, sizes, progress, by, limits)
 
 
 def ingest_file(backend: Backend, embedder: Embedder, path: Path, root: str, source: str, collection: str,

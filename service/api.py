@@ -20,7 +20,7 @@ from service.auth import Auth
 from service.deps import SearcherDep
 from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
-from service.search import Mode, Searcher
+from search.searcher import Mode, Searcher
 from service.templating import templates
 
 HERE = Path(__file__).resolve().parent

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from service.auth import Auth
-from service.search import Searcher
+from search.searcher import Searcher
 
 
 def get_searcher(request: Request) -> Searcher:

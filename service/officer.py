@@ -154,7 +154,7 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
     import tempfile
     from pathlib import Path
 
-    from service.evaluate import evaluate, load_questions
+    from search.evaluate import evaluate, load_questions
 
     _check_form(request, token)
     with tempfile.TemporaryDirectory() as tmp:

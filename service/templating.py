@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from service.highlight import mark_terms
+from search.highlight import mark_terms
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 templates.env.filters["mark_terms"] = lambda text, question: mark_terms(question, text)

@@ -21,7 +21,7 @@ from tests.conftest import API_KEY, LAWS, MODEL_DIR
 from index.base import ChunkRecord, DocumentRecord, Filter, ModelMismatch, PieceRecord, document_id, now_iso
 from ingest.pipeline import ingest
 from service.api import create_app
-from service.search import Searcher
+from search.searcher import Searcher
 
 AMTSWISSEN = str(Path(sys.executable).parent / "amtswissen")
 

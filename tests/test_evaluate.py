@@ -1,4 +1,4 @@
-from service.evaluate import _metrics, is_hit
+from search.evaluate import _metrics, is_hit
 
 Q = {"doc": "pauswg.md", "answer_contains": ["den Personalausweis zu hinterlegen oder in sonstiger Weise"]}
 

@@ -11,7 +11,7 @@ from amtswissen.settings import Settings
 from ingest.pipeline import ingest
 from index.base import Filter
 from index.local import IndexStore
-from service.search import Searcher
+from search.searcher import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 
 KANTINE = """# Hausordnung Kantine

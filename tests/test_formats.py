@@ -13,7 +13,7 @@ from ingest.pipeline import SourceFile, ingest, prepare_document
 from ingest.repair import join_letter_spacing, repair_page, unshift_line
 from index.local import IndexStore
 from ingest import ocr
-from service.search import Searcher
+from search.searcher import Searcher
 from tests.conftest import BGBL, LAWS, MODEL_DIR, PDFS, needs_ocr
 
 

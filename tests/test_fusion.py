@@ -1,4 +1,4 @@
-from service.fusion import reciprocal_rank, weighted_sum
+from search.fusion import reciprocal_rank, weighted_sum
 
 
 def test_rrf_rewards_agreement():

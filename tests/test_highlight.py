@@ -1,4 +1,4 @@
-from service.highlight import best_sentences
+from search.highlight import best_sentences
 
 SECTION_6 = (
     "(1) Personalausweise werden für eine Gültigkeitsdauer von zehn Jahren ausgestellt.\n"
@@ -23,7 +23,7 @@ def test_no_overlap_gives_none():
 
 
 def test_question_terms_are_marked_in_the_passage_and_html_is_escaped():
-    from service.highlight import mark_terms
+    from search.highlight import mark_terms
 
     html = str(mark_terms("Ist der Perso gültig?", "Die Gültigkeit <b>endet</b>; gültig bis 2030."))
     assert '<mark class="term">Gültigkeit</mark>' in html

@@ -11,7 +11,7 @@ from ingest.metadata import MetadataError, from_mapping
 from ingest.pipeline import ingest
 from index.local import IndexStore
 from service.api import create_app
-from service.search import Searcher
+from search.searcher import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 
 NOTE = "# Fundbüro\n\nFundsachen werden im Bürgerbüro sechs Monate aufbewahrt.\n"

@@ -5,7 +5,7 @@ import pytest
 from text.analyze import analyze
 from index.lexical import LexicalIndex
 from index.local import IndexStore
-from service.query import Citation, QueryParser, Synonyms, everyday_weight, parse_citations, section_pattern
+from search.query import Citation, QueryParser, Synonyms, everyday_weight, parse_citations, section_pattern
 from amtswissen.settings import PROJECT_ROOT
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.search import Searcher
+from search.searcher import Searcher
 from tests.conftest import MODEL_DIR
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from amtswissen.settings import Settings
 from ingest.pipeline import ingest
 from index.local import IndexStore
-from service.search import Searcher
+from search.searcher import Searcher
 from tests.conftest import LAWS, MODEL_DIR
 
 AMTSWISSEN = str(Path(sys.executable).parent / "amtswissen")

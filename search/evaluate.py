@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from service.schemas import SearchResponse
+from search.results import SearchResponse
 
 
 def _norm(s: str) -> str:

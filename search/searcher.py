@@ -18,11 +18,11 @@ import numpy as np
 from amtswissen.settings import Settings
 from index.base import Allowed, Backend, Document, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
-from service.fusion import reciprocal_rank, weighted_sum
-from service.highlight import best_sentences
-from service.query import Citation, ParsedQuery, QueryParser, Synonyms, section_pattern
-from service.rerank import Reranker
-from service.schemas import DocumentRef, SearchResponse, SearchResult
+from search.fusion import reciprocal_rank, weighted_sum
+from search.highlight import best_sentences
+from search.query import Citation, ParsedQuery, QueryParser, Synonyms, section_pattern
+from search.rerank import Reranker
+from search.results import DocumentRef, SearchResponse, SearchResult
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
