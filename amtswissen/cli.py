@@ -53,7 +53,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report = writes.sync_sources(backend, embedder, [Path(s) for s in args.sources],
                                      check_collection(args.collection or settings.default_collection),
                                      f"cli:{getpass.getuser()}", settings.chunk_sizes(), settings.ingest_limits(),
-                                     progress=None if not args.json else False)
+                                     progress=None if not args.json else False, apply_every=settings.apply_every)
     except (IngestError, InvalidName, ModelMismatch) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     piece_words: int = Field(120, ge=20, le=300)
     overlap_words: int = Field(20, ge=0, le=100)
     default_collection: str = "default"
+    apply_every: int = Field(25, ge=1, le=10_000, description="Documents per write transaction of a folder ingest "
+                                                             "(bounds memory and what a crash can lose)")
 
     # --- retrieval (measured with bench/quality.py; see README) ---
     search_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"

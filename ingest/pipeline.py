@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import subprocess
 import time
@@ -28,8 +27,9 @@ from models.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 
-# Documents written per transaction: bounds memory and the work a crash can lose.
-APPLY_EVERY = int(os.environ.get("AMTSWISSEN_APPLY_EVERY", "25"))
+# Documents written per transaction: bounds memory and the work a crash can lose
+# (Settings.apply_every).
+APPLY_EVERY = 25
 
 
 GONE = "Das Dokument wurde inzwischen gelöscht"
@@ -290,6 +290,7 @@ def sync(
     report: IngestReport | None = None,
     limits: IngestLimits = IngestLimits(),
     only_existing: bool = False,
+    apply_every: int = APPLY_EVERY,
 ) -> IngestReport:
     """Bring the index in line with these files; documents under `folder_roots`
     whose file is not among them are removed. `only_existing` (a replace): a document
@@ -360,7 +361,7 @@ def sync(
         report.stages["einbetten"] += time.perf_counter() - began
         report.chunks += embedded
         pending.append((doc, records))
-        if len(pending) >= APPLY_EVERY:
+        if len(pending) >= apply_every:
             with store.lock():
                 flush()
 
@@ -387,6 +388,7 @@ def ingest(
     progress: bool | None = None,
     by: str = "system",
     limits: IngestLimits = IngestLimits(),
+    apply_every: int = APPLY_EVERY,
 ) -> IngestReport:
     """Bring the index in line with `sources` (contract semantics of `amtswissen ingest`)."""
     started_at = now_iso()
@@ -396,6 +398,7 @@ def ingest(
         report.fail(m.source, m.reason)
     if not files and not folder_roots:
         raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
-    sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report, limits)
+    sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report, limits,
+         apply_every=apply_every)
     store.record_run(started_at, by, [str(s) for s in sources], report.to_dict())
     return report

@@ -24,7 +24,7 @@ from ingest.chunk import ChunkSizes
 from ingest.limits import IngestLimits
 from ingest.metadata import write_sidecar
 from ingest.names import InvalidName, check_collection, clean_filename
-from ingest.pipeline import GONE, IngestReport, SourceFile, ingest, sync
+from ingest.pipeline import APPLY_EVERY, GONE, IngestReport, SourceFile, ingest, sync
 from index.base import Backend, Document, document_id, now_iso
 from models.embedder import Embedder
 
@@ -72,10 +72,10 @@ def clean_staging(index_folder: Path, older_than: float = 24 * 3600) -> None:
 
 def sync_sources(backend: Backend, embedder: Embedder, sources: list[Path], collection: str, by: str,
                  sizes: ChunkSizes = ChunkSizes(), limits: IngestLimits = IngestLimits(),
-                 progress: bool | None = None) -> IngestReport:
+                 progress: bool | None = None, apply_every: int = APPLY_EVERY) -> IngestReport:
     """Bring the index in line with files and folders (`amtswissen ingest`); records the run."""
     with backend.session() as store:
-        return ingest(sources, store, embedder, collection, sizes, progress, by, limits)
+        return ingest(sources, store, embedder, collection, sizes, progress, by, limits, apply_every)
 
 
 def ingest_file(backend: Backend, embedder: Embedder, path: Path, root: str, source: str, collection: str,

