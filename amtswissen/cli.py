@@ -45,8 +45,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except IndexFormatError:
         raise
     except (OSError, sqlite3.Error, BackendUnavailable) as exc:
-        print(f"Fehler: Index {settings.database_url and 'in PostgreSQL' or settings.index} ist nicht "
-              f"beschreibbar ({exc})", file=sys.stderr)
+        print(f"Fehler: {_where(settings)} ist nicht beschreibbar ({exc})", file=sys.stderr)
         return 2
     embedder = _embedder(settings)
     try:
@@ -58,7 +57,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"Fehler: Index {settings.index} ist nicht beschreibbar ({exc})", file=sys.stderr)
+        print(f"Fehler: {_where(settings)} ist nicht beschreibbar ({exc})", file=sys.stderr)
         return 2
     finally:
         backend.close()
@@ -102,6 +101,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
             status = 1
     backend.close()
     return status
+
+
+def _where(settings: Settings) -> str:
+    return "Der Index in PostgreSQL" if settings.database_url else f"Index {settings.index}"
 
 
 def _has_index(settings: Settings) -> bool:

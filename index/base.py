@@ -10,7 +10,8 @@ PostgreSQL with pgvector) hands out two kinds of object:
   passages, pieces and vectors, version records, all in one transaction.
 
 Results are the small records below, never rows of a driver. Both backends keep the
-lexical index (index/lexical.py) in the process, so BM25 scores are the same on both.
+lexical index (index/lexical.py) in the process: the same BM25 on both (measured: the
+same dev-set figures, tests/test_backend_contract.py compares scores).
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ class Session(Protocol):
     def record_run(self, started_at: str, by: str, sources: list[str], report: dict) -> int: ...
     def record_evaluation(self, name: str, report: dict) -> int: ...
     def verify(self) -> list[str]: ...
+    def checkpoint(self) -> bool: ...  # after an erasure: nothing of the removed text left readable
     def close(self) -> None: ...
 
     last_lexical_seconds: float

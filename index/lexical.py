@@ -82,19 +82,23 @@ class Segment:
     @classmethod
     def build(cls, rows: list[tuple[int, str]], analyzer: Analyzer) -> "Segment":
         """Analyse each passage once; (chunk id, text) rows."""
+        return cls.from_counts([(chunk_id, *passage_terms(text, analyzer)) for chunk_id, text in rows])
+
+    @classmethod
+    def from_counts(cls, rows: list[tuple[int, dict[str, int], float]]) -> "Segment":
+        """From passages analysed before: (chunk id, term → frequency, length) rows."""
         vocab: dict[str, int] = {}
         term_ids: list[int] = []
         doc_pos: list[int] = []
         tfs: list[int] = []
         lengths = np.zeros(len(rows), dtype=np.float32)
-        for pos, (_, text) in enumerate(rows):
-            terms = analyzer.terms(text) or [EMPTY]
-            lengths[pos] = len(terms)
-            for term, tf in Counter(terms).items():
+        for pos, (_, counts, length) in enumerate(rows):
+            lengths[pos] = length
+            for term, tf in counts.items():
                 term_ids.append(vocab.setdefault(term, len(vocab)))
                 doc_pos.append(pos)
                 tfs.append(tf)
-        return cls.from_postings(np.array([c for c, _ in rows], dtype=np.int64), lengths, list(vocab),
+        return cls.from_postings(np.array([c for c, _, _ in rows], dtype=np.int64), lengths, list(vocab),
                                  np.array(term_ids, dtype=np.int64), np.array(doc_pos, dtype=np.int64),
                                  np.array(tfs, dtype=np.float32))
 
@@ -148,6 +152,17 @@ def splitter_vocabulary(counts: Counter[str] | dict[str, int]) -> dict[str, int]
     return {w: n for w, n in counts.items() if n >= 2}
 
 
+def analyzer_for(words: Counter[str] | dict[str, int]) -> Analyzer:
+    """The German analysis with compounds split by the vocabulary of these word counts."""
+    return Analyzer(CompoundSplitter(splitter_vocabulary(words), _FOLDED_STOPWORDS))
+
+
+def passage_terms(text: str, analyzer: Analyzer) -> tuple[dict[str, int], float]:
+    """A passage as the index holds it: term frequencies and length (in terms)."""
+    terms = analyzer.terms(text) or [EMPTY]
+    return dict(Counter(terms)), float(len(terms))
+
+
 class LexicalIndex:
     """The searchable view of one generation: segments, deleted passages, word counts."""
 
@@ -156,7 +171,7 @@ class LexicalIndex:
         self.deleted = set(int(c) for c in deleted)
         self.words = words
         self.vocabulary = splitter_vocabulary(words)
-        self.analyzer = Analyzer(CompoundSplitter(self.vocabulary, _FOLDED_STOPWORDS))
+        self.analyzer = analyzer_for(words)
         self.offsets = np.cumsum([0] + [s.size for s in segments])
         self.chunk_ids = np.concatenate([s.chunk_ids for s in segments]) if segments else np.zeros(0, np.int64)
         self.num_docs = len(self.chunk_ids)
@@ -193,28 +208,31 @@ class LexicalIndex:
         """From scratch: one segment of all passages."""
         rows = list(rows)
         words = word_counts(t for _, t in rows)
-        analyzer = Analyzer(CompoundSplitter(splitter_vocabulary(words), _FOLDED_STOPWORDS))
-        return cls([Segment.build(rows, analyzer)] if rows else [], [], words)
+        return cls([Segment.build(rows, analyzer_for(words))] if rows else [], [], words)
 
-    def updated(self, added: list[tuple[int, str]], gone: list[tuple[int, str]], gone_ids: Iterable[int] = (),
-                expunge: bool = False, gone_words: Counter[str] | None = None,
+    def updated(self, added: list[tuple[int, str]] | Segment, gone: list[tuple[int, str]],
+                gone_ids: Iterable[int] = (), expunge: bool = False, gone_words: Counter[str] | None = None,
                 words: Counter[str] | None = None) -> "LexicalIndex":
-        """The next generation: `added` passages as a new segment, `gone` ones (with their
-        text, for the word counts) and `gone_ids` deleted, with `gone_words` the word counts
-        of those whose text is no longer at hand — or `words`, the word counts of the new
-        state where the caller keeps them (PostgreSQL). `expunge` rewrites every segment
-        that held a deleted passage (erasure)."""
+        """The next generation: `added` passages as a new segment (texts to analyse, or a
+        segment analysed before), `gone` ones (with their text, for the word counts) and
+        `gone_ids` deleted, with `gone_words` the word counts of those whose text is no
+        longer at hand — or `words`, the word counts of the new state where the caller keeps
+        them (PostgreSQL). `expunge` rewrites every segment that held a deleted passage (erasure)."""
         if words is None:
+            if isinstance(added, Segment):
+                raise ValueError("a segment analysed before comes with the new word counts")
             words = Counter(self.words)
             words.subtract(word_counts(t for _, t in gone))
             words.subtract(gone_words or Counter())
-            words.update(word_counts(t for _, t in added))
+            words.update(word_counts(t for _, t in added))  # (a segment comes with `words`)
         words = Counter({w: n for w, n in words.items() if n > 0})
         deleted = self.deleted | {c for c, _ in gone} | set(gone_ids)
         segments = list(self.segments)
-        if added:
-            analyzer = Analyzer(CompoundSplitter(splitter_vocabulary(words), _FOLDED_STOPWORDS))
-            segments.append(Segment.build(added, analyzer))
+        if isinstance(added, Segment):
+            if added.size:
+                segments.append(added)
+        elif added:
+            segments.append(Segment.build(added, analyzer_for(words)))
         segments, deleted = _maintain(segments, deleted, expunge)
         return LexicalIndex(segments, deleted, words)
 

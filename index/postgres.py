@@ -7,13 +7,16 @@ another process never sees half a document), a reader works in one REPEATABLE RE
 snapshot per request, and writers are serialised by an advisory lock.
 
 The lexical side is the project's own BM25 index (index/lexical.py), kept in each
-application process and brought up to date from the rows on the first request after
-a write (a version counter in `meta` says when): the scores equal the embedded
-backend's, the German analysis with compound splitting stays ours, and a query costs
-a few milliseconds in numpy. PostgreSQL full text was the alternative; its ranking
-(ts_rank) is not BM25 and it would need our analysis output stored twice. The word
-counts the compound splitter learns from live in the table `words`, kept exact by
-every write. Figures: README "Zwei Backends".
+application process. The writer analyses each passage once (German analysis with
+compounds split by the vocabulary of the moment, as the folder's segments are) and
+stores its term frequencies beside the text (`chunks.terms`); a process builds its
+index from these rows without analysing, and on the first request after a write (a
+version counter in `meta` says when) adds the new passages as a segment and deletes
+the removed ones. So the scores equal the embedded backend's, every process holds the
+same index, and a query costs a few milliseconds in numpy. PostgreSQL full text was
+the alternative: its ranking (ts_rank) is not BM25, and our analysis would still have
+to be stored. The word counts the compound splitter learns from live in the table
+`words`, kept exact by every write. Figures: README "Zwei Backends".
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from psycopg.types.json import Json
 
 from index.base import (DOCUMENT_COLUMNS, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
-                        BackendUnavailable, bring_up_to_date, erased_runs_report, lexical_rows, model_mismatch,
+                        BackendUnavailable, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, Segment, analyzer_for, passage_terms
 from index.vectors import EXACT_FILTERED
 from text.analyze import word_counts
 from text.context import context_text
@@ -54,7 +58,10 @@ CREATE INDEX documents_collection ON documents (collection, kind);
 CREATE TABLE chunks (
     id bigserial PRIMARY KEY,
     doc_id text NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
-    ord integer NOT NULL, text text NOT NULL, section text NOT NULL, page integer
+    ord integer NOT NULL, text text NOT NULL, section text NOT NULL, page integer,
+    -- the passage as the lexical index holds it (term → frequency, length), analysed once by
+    -- the writer: application processes build their BM25 index from it without analysing
+    terms json NOT NULL, length real NOT NULL
 );
 CREATE INDEX chunks_doc ON chunks (doc_id);
 -- the embedded pieces of a passage with their vectors; the column gets its dimension
@@ -74,9 +81,9 @@ CREATE TABLE versions (
 CREATE INDEX versions_doc ON versions (doc_id);
 CREATE TABLE runs (
     id bigserial PRIMARY KEY, started_at text NOT NULL, finished_at text NOT NULL, by text NOT NULL,
-    sources jsonb NOT NULL, report jsonb NOT NULL
+    sources json NOT NULL, report json NOT NULL  -- json, not jsonb: the report keeps its key order
 );
-CREATE TABLE evaluations (id bigserial PRIMARY KEY, at text NOT NULL, name text NOT NULL, report jsonb NOT NULL);
+CREATE TABLE evaluations (id bigserial PRIMARY KEY, at text NOT NULL, name text NOT NULL, report json NOT NULL);
 CREATE TABLE embeddings (hash text NOT NULL, model text NOT NULL, vector bytea NOT NULL, PRIMARY KEY (hash, model));
 -- originals, content-addressed: every application server serves them, none needs a shared disk
 CREATE TABLE files (name text PRIMARY KEY, content bytea NOT NULL);
@@ -157,12 +164,15 @@ class PostgresBackend:
             held = self._lexicon
             if held is not None and held[0] == version:
                 return held[1]
+            words = _words(conn)
             if held is None:
-                lexicon = LexicalIndex.build(_lexical_rows(conn))
-            else:
+                lexicon = LexicalIndex([_segment(conn)], [], words)
+            else:  # passages written since: a segment of their stored analysis; removed ones deleted
+                indexed = held[1].live_chunk_ids()
                 present = {r["id"] for r in conn.execute("SELECT id FROM chunks")}
-                words = Counter({r["word"]: r["n"] for r in conn.execute("SELECT word, n FROM words")})
-                lexicon = bring_up_to_date(held[1], present, lambda ids: _lexical_rows(conn, ids), words=words)
+                missing, gone = sorted(present - indexed), indexed - present
+                lexicon = held[1].updated(_segment(conn, missing), [], gone, words=words) \
+                    if missing or gone else held[1]
             if held is None or held[0] < version:  # a slow request must not put an older state back
                 self._lexicon = (version, lexicon)
             return lexicon
@@ -188,12 +198,28 @@ def _meta(conn, key: str, default: str | None = None) -> str | None:
     return row["value"] if row else default
 
 
-def _lexical_rows(conn, chunk_ids: list[int] | None = None) -> list[tuple[int, str]]:
+def _words(conn) -> Counter:
+    return Counter({r["word"]: r["n"] for r in conn.execute("SELECT word, n FROM words")})
+
+
+def _segment(conn, chunk_ids: list[int] | None = None) -> Segment:
+    """A lexical segment of the stored analysis of all passages, or of the given ones."""
+    sql = "SELECT id, terms, length FROM chunks"
+    rows = conn.execute(sql + " WHERE id = ANY(%s) ORDER BY id", (chunk_ids,)) if chunk_ids is not None \
+        else conn.execute(sql + " ORDER BY id")
+    return Segment.from_counts([(r["id"], r["terms"], r["length"]) for r in rows])
+
+
+def _lexical_rows(conn, chunk_ids: list[int] | None = None, doc_ids: list[str] | None = None
+                  ) -> list[tuple[int, str]]:
+    """(chunk id, text as the lexical index analyses it) of all passages, or of the given ones."""
     sql = "SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
-    if chunk_ids is None:
-        rows = conn.execute(sql + " ORDER BY c.id")
-    else:
+    if chunk_ids is not None:
         rows = conn.execute(sql + " WHERE c.id = ANY(%s) ORDER BY c.id", (list(chunk_ids),))
+    elif doc_ids is not None:
+        rows = conn.execute(sql + " WHERE c.doc_id = ANY(%s) ORDER BY c.id", (list(doc_ids),))
+    else:
+        rows = conn.execute(sql + " ORDER BY c.id")
     return lexical_rows((r["id"], r["title"], r["section"], r["text"]) for r in rows)
 
 
@@ -209,6 +235,11 @@ def _filter_sql(flt: Filter) -> tuple[list[str], list]:
         where.append("(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= %s)")
         args.append(flt.today)
     return where, args
+
+
+def _no_nul(value):
+    """PostgreSQL's text refuses NUL bytes (SQLite keeps them); they never carry meaning."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def _passage(row) -> Passage:
@@ -256,14 +287,16 @@ class PostgresReader(_Catalog):
         return row["d"], row["c"]
 
     def collections(self) -> list[str]:
-        return [r["collection"] for r in self.conn.execute("SELECT DISTINCT collection FROM documents ORDER BY 1")]
+        return [r["collection"] for r in self.conn.execute(
+            'SELECT collection FROM documents GROUP BY collection ORDER BY collection COLLATE "C"')]
 
     def list_documents(self, doc_id: str | None = None) -> list[Document]:
         where, args = ("WHERE d.id = %s", (doc_id,)) if doc_id else ("", ())
         return [Document.of(r) for r in self.conn.execute(
             f"""SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunks,
                        (SELECT MAX(version) FROM versions v WHERE v.doc_id = d.id) AS version
-                FROM documents d {where} ORDER BY d.collection, d.title""", args)]
+                FROM documents d {where}
+                ORDER BY d.collection COLLATE "C", d.title COLLATE "C" """, args)]
 
     def passages(self, ids: Iterable[int]) -> dict[int, Passage]:
         ids = [int(i) for i in ids]
@@ -281,7 +314,7 @@ class PostgresReader(_Catalog):
 
     def sections_like(self, marker: str, number: str) -> list[Section]:
         rows = self.conn.execute("SELECT c.id, c.section, d.abbr, d.title FROM chunks c JOIN documents d "
-                                 "ON d.id = c.doc_id WHERE c.section LIKE %s", (f"%{marker}%{number}%",))
+                                 "ON d.id = c.doc_id WHERE c.section ILIKE %s", (f"%{marker}%{number}%",))
         return [Section(r["id"], r["section"], r["abbr"] or "", r["title"]) for r in rows]
 
     def abbreviations(self) -> dict[str, str]:
@@ -320,6 +353,8 @@ class PostgresReader(_Catalog):
         if dim and int(dim) != vector.shape[0]:
             return {}
         self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.ef_search, min(n, 1000))),))
+        if n > 1000:  # ef_search ends at 1000: the iterative scan delivers the rest
+            self.conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         if allowed is None:
             rows = self.conn.execute("SELECT chunk_id, 1 - (embedding <=> %s) AS score FROM pieces "
                                      "ORDER BY embedding <=> %s LIMIT %s", (vector, vector, n))
@@ -341,9 +376,10 @@ class PostgresReader(_Catalog):
 
     def dense_scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
         ids = [int(i) for i in chunk_ids]
-        if not ids:
-            return {}
         vector = np.asarray(vector, dtype=np.float32)
+        dim = self.meta("dim")
+        if not ids or not dim or int(dim) != vector.shape[0]:
+            return {}
         rows = self.conn.execute("SELECT chunk_id, MAX(1 - (embedding <=> %s)) AS score FROM pieces "
                                  "WHERE chunk_id = ANY(%s) GROUP BY chunk_id", (vector, ids))
         return {r["chunk_id"]: float(r["score"]) for r in rows}
@@ -355,6 +391,7 @@ class PostgresSession(_Catalog):
     def __init__(self, conn):
         self.conn = conn
         self.last_lexical_seconds = 0.0  # the lexical index is brought up to date by the readers
+        self._vacuum_due = False
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -388,9 +425,11 @@ class PostgresSession(_Catalog):
                             [(h, model, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
 
     def _ensure_dimension(self, dim: int) -> None:
-        """Give the vector column its dimension and the HNSW index with the first vectors."""
-        if self.meta("dim"):
+        """Give the vector column its dimension and the HNSW index with the first vectors (and
+        a new one when an emptied index gets vectors of another model)."""
+        if self.meta("dim") == str(dim):
             return
+        self.conn.execute("DROP INDEX IF EXISTS pieces_embedding")
         self.conn.execute(f"ALTER TABLE pieces ALTER COLUMN embedding TYPE vector({int(dim)})")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS pieces_embedding ON pieces USING hnsw "
                           f"(embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
@@ -421,8 +460,14 @@ class PostgresSession(_Catalog):
                 if doc.original is not None:
                     cur.execute("INSERT INTO files (name, content) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                                 (doc.stored_file, doc.original.read_bytes()))
-            words = Counter()
-            words.subtract(word_counts(t for _, t in _leaving_rows(conn, changed)))
+            # word counts of the new state, then the analysis of the new passages with them
+            # (as the folder's lexical index splits compounds by the vocabulary of the write)
+            delta = Counter()
+            delta.subtract(word_counts(t for _, t in _lexical_rows(conn, doc_ids=changed)))
+            texts = {(doc.id, i): _no_nul(context_text(doc.title, c.section, c.text))
+                     for doc, chunks in upserts for i, c in enumerate(chunks)}
+            delta.update(word_counts(texts.values()))
+            analyzer = analyzer_for(_words(conn) + delta) if upserts else None
             removed_hashes = [r["embed_hash"] for r in conn.execute(
                 "SELECT p.embed_hash FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ANY(%s)",
                 (removals,))]
@@ -431,25 +476,27 @@ class PostgresSession(_Catalog):
                 self._ensure_dimension(dim)
             for doc, chunks in upserts:
                 cur.execute(f"INSERT INTO documents ({', '.join(DOCUMENT_COLUMNS)}) VALUES "
-                            f"({', '.join(['%s'] * len(DOCUMENT_COLUMNS))})", [getattr(doc, c) for c in DOCUMENT_COLUMNS])
+                            f"({', '.join(['%s'] * len(DOCUMENT_COLUMNS))})",
+                            [_no_nul(getattr(doc, c)) for c in DOCUMENT_COLUMNS])
                 pieces, cache = [], []
                 for ord_, c in enumerate(chunks):
-                    chunk_id = conn.execute("INSERT INTO chunks (doc_id, ord, text, section, page) "
-                                            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-                                            (doc.id, ord_, c.text, c.section, c.page)).fetchone()["id"]
+                    terms, length = passage_terms(texts[(doc.id, ord_)], analyzer)
+                    chunk_id = conn.execute("INSERT INTO chunks (doc_id, ord, text, section, page, terms, length) "
+                                            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                                            (doc.id, ord_, _no_nul(c.text), _no_nul(c.section), c.page,
+                                             Json(terms), length)).fetchone()["id"]
                     for piece in c.pieces:
                         vector = np.asarray(piece.vector, dtype=np.float32)
                         pieces.append((chunk_id, piece.embed_hash, vector))
                         cache.append((piece.embed_hash, model, vector.tobytes()))
-                    words.update(word_counts([context_text(doc.title, c.section, c.text)]))
                 cur.executemany("INSERT INTO pieces (chunk_id, embed_hash, embedding) VALUES (%s, %s, %s)", pieces)
                 cur.executemany("INSERT INTO embeddings (hash, model, vector) VALUES (%s, %s, %s) "
                                 "ON CONFLICT DO NOTHING", cache)
-            delta = [(w, n) for w, n in words.items() if n]
+            delta = [(w, n) for w, n in delta.items() if n]
             if delta:
                 cur.executemany("INSERT INTO words (word, n) VALUES (%s, %s) "
                                 "ON CONFLICT (word) DO UPDATE SET n = words.n + EXCLUDED.n", delta)
-                cur.execute("DELETE FROM words WHERE n <= 0")
+                cur.execute("DELETE FROM words WHERE word = ANY(%s) AND n <= 0", ([w for w, _ in delta],))
             # cached vectors of erased passages, unless a current passage has the same text
             cur.execute("DELETE FROM embeddings e WHERE e.hash = ANY(%s) AND NOT EXISTS "
                         "(SELECT 1 FROM pieces p WHERE p.embed_hash = e.hash)", (removed_hashes,))
@@ -459,6 +506,9 @@ class PostgresSession(_Catalog):
                 for key, value in (("model", model), ("dim", str(dim))):
                     cur.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
                                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
+        if removals:  # erasure: as the folder checkpoints its WAL (folder syncs remove too)
+            self._vacuum_due = True
+            self.checkpoint()
         return events
 
     def _record_version(self, doc_id: str, event: str, doc: DocumentRecord | None, at: str, by: str) -> None:
@@ -486,8 +536,11 @@ class PostgresSession(_Catalog):
     def checkpoint(self) -> bool:
         """After an erasure: VACUUM frees the dead rows of the removed document, so its text is
         no longer readable through the database (its bytes leave the files when reused or by
-        VACUUM FULL; docs/betrieb-postgresql.md)."""
-        self.conn.execute("VACUUM documents, chunks, pieces, embeddings, files, words, versions, runs")
+        VACUUM FULL; rows an open snapshot still sees wait for the next VACUUM;
+        docs/betrieb-postgresql.md). Once per erasure: vacuuming the HNSW index reads it whole."""
+        if self._vacuum_due:
+            self.conn.execute("VACUUM documents, chunks, pieces, embeddings, files, words, versions, runs")
+            self._vacuum_due = False
         return True
 
     def purge_history(self, doc_id: str) -> int:
@@ -505,6 +558,7 @@ class PostgresSession(_Catalog):
             if doc is None:
                 self._redact_runs(doc_id)
             self._drop_unreferenced_files(files)
+        self._vacuum_due = True
         self.checkpoint()
         return erased
 
@@ -512,26 +566,20 @@ class PostgresSession(_Catalog):
         return [r["id"] for r in self.conn.execute("SELECT id, report FROM runs") if names_document(r["report"], doc_id)]
 
     def _redact_runs(self, doc_id: str) -> None:
-        from psycopg.types.json import Jsonb
-
         for run in self.conn.execute("SELECT id, sources, report FROM runs").fetchall():
             redacted = erased_runs_report(run["report"], run["sources"], doc_id)
             if redacted is not None:
                 self.conn.execute("UPDATE runs SET sources = %s, report = %s WHERE id = %s",
-                                  (Jsonb(redacted[0]), Jsonb(redacted[1]), run["id"]))
+                                  (Json(redacted[0]), Json(redacted[1]), run["id"]))
 
     def record_run(self, started_at: str, by: str, sources: list[str], report: dict) -> int:
-        from psycopg.types.json import Jsonb
-
         return self.conn.execute(
             "INSERT INTO runs (started_at, finished_at, by, sources, report) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-            (started_at, now_iso(), by, Jsonb(sources), Jsonb(report))).fetchone()["id"]
+            (started_at, now_iso(), by, Json(sources), Json(report))).fetchone()["id"]
 
     def record_evaluation(self, name: str, report: dict) -> int:
-        from psycopg.types.json import Jsonb
-
         return self.conn.execute("INSERT INTO evaluations (at, name, report) VALUES (%s, %s, %s) RETURNING id",
-                                 (now_iso(), name, Jsonb(report))).fetchone()["id"]
+                                 (now_iso(), name, Json(report))).fetchone()["id"]
 
     def verify(self) -> list[str]:
         problems = []
@@ -552,8 +600,3 @@ class PostgresSession(_Catalog):
             problems.append("Die Wortzählung (Tabelle words) weicht von den Abschnitten ab")
         return problems
 
-
-def _leaving_rows(conn, doc_ids: list[str]) -> list[tuple[int, str]]:
-    rows = conn.execute("SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id "
-                        "WHERE c.doc_id = ANY(%s)", (doc_ids,))
-    return lexical_rows((r["id"], r["title"], r["section"], r["text"]) for r in rows)

@@ -14,8 +14,9 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def normalize_unicode(text: str) -> str:
-    # NFKC folds ligatures (ﬁ → fi) and full-width forms; soft hyphens are invisible noise.
-    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    # NFKC folds ligatures (ﬁ → fi) and full-width forms; soft hyphens are invisible noise,
+    # NUL bytes too (and PostgreSQL's text type refuses them)
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "").replace("\x00", "")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -362,3 +362,38 @@ def test_migrate_ingest_and_serve_from_postgresql(database_url, tmp_path):
     unreachable = {**env, "AMTSWISSEN_DATABASE_URL": "postgresql://nobody@/nichts?host=/nonexistent"}
     done = subprocess.run([AMTSWISSEN, "migrate"], env=unreachable, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("Fehler: PostgreSQL nicht erreichbar")
+
+
+def test_an_emptied_index_takes_vectors_of_another_model(settings, embedder, tmp_path):
+    docs = _folder(tmp_path / "docs", {"pass.md": PASS})
+    _ingest(settings, embedder, [docs])
+    (docs / "pass.md").unlink()
+    assert _ingest(settings, embedder, [docs]).removed == 1
+    small = np.full(8, 1 / np.sqrt(8), dtype=np.float32)
+    doc = DocumentRecord(id="klein", root="x", source="klein.md", collection="default", title="Klein",
+                         kind="markdown", sha256="1" * 64, size=1, pages=None, stored_file="files/11/klein.md",
+                         ingested_at=now_iso())
+    backend = settings.backend()
+    with backend.session() as store, store.lock():
+        store.apply([(doc, [ChunkRecord("Kantine offen", "", None, [PieceRecord("h8", small)])])], [], "mini-8", 8)
+        assert store.verify() == []
+    assert backend.recorded_model() == "mini-8"
+    with backend.snapshot() as reader:
+        (chunk_id, score), = reader.dense_top(small, 5, None).items()
+        assert abs(score - 1.0) < 1e-5
+        # a question vector of the old model's size finds nothing dense (lexical still answers)
+        assert reader.dense_top(np.ones(384, np.float32), 5, None) == {}
+        assert reader.dense_scores(np.ones(384, np.float32), [chunk_id]) == {}
+    backend.close()
+
+
+def test_nul_bytes_in_a_document_are_dropped_not_fatal(settings, embedder, tmp_path):
+    docs = _folder(tmp_path / "docs", {"nul.md": "# Fund\x00sachen\n\nFundsachen werden sechs\x00 Monate aufbewahrt.\n",
+                                       "pass.md": PASS})
+    report = _ingest(settings, embedder, [docs])
+    assert (report.added, report.failed) == (2, [])
+    backend = settings.backend()
+    with backend.snapshot() as reader:
+        texts = [p.text for d in reader.list_documents() for p in reader.passages_of(d.id)]
+    backend.close()
+    assert "Fundsachen werden sechs Monate aufbewahrt." in texts
