@@ -22,6 +22,7 @@ to be stored. The word counts the compound splitter learns from live in the tabl
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +62,7 @@ CREATE TABLE chunks (
     ord integer NOT NULL, text text NOT NULL, section text NOT NULL, page integer,
     -- the passage as the lexical index holds it (term → frequency, length), analysed once by
     -- the writer: application processes build their BM25 index from it without analysing
-    terms json NOT NULL, length real NOT NULL
+    terms json, length real  -- NULL while the ingest that wrote them runs (see apply)
 );
 CREATE INDEX chunks_doc ON chunks (doc_id);
 -- the embedded pieces of a passage with their vectors; the column gets its dimension
@@ -141,7 +142,7 @@ class PostgresBackend:
         self.schema_version = migrate(url)
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True, configure=register_vector,
                                    kwargs={"autocommit": True, "row_factory": dict_row})
-        self._lexicon: tuple[int, LexicalIndex] | None = None
+        self._lexicon: tuple[int, str, LexicalIndex] | None = None  # (version, epoch, index)
         self._lexicon_lock = threading.Lock()
 
     @contextmanager
@@ -150,31 +151,33 @@ class PostgresBackend:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 version = int(_meta(conn, "version") or 0)
-                yield PostgresReader(conn, self._current_lexicon(conn, version), self.ef_search)
+                epoch = _meta(conn, "lexical_epoch") or "0"
+                yield PostgresReader(conn, self._current_lexicon(conn, version, epoch), self.ef_search)
             finally:
                 conn.execute("ROLLBACK")
 
-    def _current_lexicon(self, conn, version: int) -> LexicalIndex:
+    def _current_lexicon(self, conn, version: int, epoch: str) -> LexicalIndex:
         """The lexical index of the snapshot's state: the one this process holds, brought up
-        to date with the passages written since (by any process)."""
+        to date with the passages written since (by any process) — or built anew from the
+        stored analysis when a long ingest re-analysed its passages at its end (new epoch)."""
         held = self._lexicon
         if held is not None and held[0] == version:
-            return held[1]
+            return held[2]
         with self._lexicon_lock:
             held = self._lexicon
             if held is not None and held[0] == version:
-                return held[1]
+                return held[2]
             words = _words(conn)
-            if held is None:
-                lexicon = LexicalIndex([_segment(conn)], [], words)
+            if held is None or held[1] != epoch:
+                lexicon = LexicalIndex([_segment(conn, words)], [], words)
             else:  # passages written since: a segment of their stored analysis; removed ones deleted
-                indexed = held[1].live_chunk_ids()
+                indexed = held[2].live_chunk_ids()
                 present = {r["id"] for r in conn.execute("SELECT id FROM chunks")}
                 missing, gone = sorted(present - indexed), indexed - present
-                lexicon = held[1].updated(_segment(conn, missing), [], gone, words=words) \
-                    if missing or gone else held[1]
+                lexicon = held[2].updated(_segment(conn, words, missing), [], gone, words=words) \
+                    if missing or gone else held[2]
             if held is None or held[0] < version:  # a slow request must not put an older state back
-                self._lexicon = (version, lexicon)
+                self._lexicon = (version, epoch, lexicon)
             return lexicon
 
     @contextmanager
@@ -202,12 +205,24 @@ def _words(conn) -> Counter:
     return Counter({r["word"]: r["n"] for r in conn.execute("SELECT word, n FROM words")})
 
 
-def _segment(conn, chunk_ids: list[int] | None = None) -> Segment:
-    """A lexical segment of the stored analysis of all passages, or of the given ones."""
-    sql = "SELECT id, terms, length FROM chunks"
-    rows = conn.execute(sql + " WHERE id = ANY(%s) ORDER BY id", (chunk_ids,)) if chunk_ids is not None \
-        else conn.execute(sql + " ORDER BY id")
-    return Segment.from_counts([(r["id"], r["terms"], r["length"]) for r in rows])
+def _segment(conn, words: Counter, chunk_ids: list[int] | None = None) -> Segment:
+    """A lexical segment of the stored analysis of all passages, or of the given ones.
+    Passages of a long ingest that is still running have none yet (its last write analyses
+    them all with the vocabulary of the whole ingest): they are analysed here, for now."""
+    sql = ("SELECT c.id, c.terms, c.length, CASE WHEN c.terms IS NULL THEN d.title END AS title, "
+           "CASE WHEN c.terms IS NULL THEN c.section END AS section, "
+           "CASE WHEN c.terms IS NULL THEN c.text END AS text FROM chunks c JOIN documents d ON d.id = c.doc_id")
+    rows = conn.execute(sql + " WHERE c.id = ANY(%s) ORDER BY c.id", (chunk_ids,)) if chunk_ids is not None \
+        else conn.execute(sql + " ORDER BY c.id")
+    analyzer = None
+    counts = []
+    for r in rows:
+        if r["terms"] is None:
+            analyzer = analyzer or analyzer_for(words)
+            counts.append((r["id"], *passage_terms(context_text(r["title"], r["section"], r["text"]), analyzer)))
+        else:
+            counts.append((r["id"], r["terms"], r["length"]))
+    return Segment.from_counts(counts)
 
 
 def _lexical_rows(conn, chunk_ids: list[int] | None = None, doc_ids: list[str] | None = None
@@ -439,6 +454,10 @@ class PostgresSession(_Catalog):
         """Replace/insert/remove documents in one transaction (`lexical` is for the folder's
         batching; here every commit is complete). Call it under the writer lock."""
         if not upserts and not removals:
+            if lexical:  # the last write of an ingest whose documents all came in earlier batches
+                with self.conn.transaction():
+                    if self._analyse_pending(analyzer_for(_words(self.conn))):
+                        self._new_lexical_epoch()
             return {}
         if upserts:
             self.check_model(model)
@@ -467,7 +486,9 @@ class PostgresSession(_Catalog):
             texts = {(doc.id, i): _no_nul(context_text(doc.title, c.section, c.text))
                      for doc, chunks in upserts for i, c in enumerate(chunks)}
             delta.update(word_counts(texts.values()))
-            analyzer = analyzer_for(_words(conn) + delta) if upserts else None
+            # a batch of a long ingest stores its passages unanalysed; the ingest's last write
+            # analyses them all with the vocabulary of the whole ingest, as the folder does
+            analyzer = analyzer_for(_words(conn) + delta) if lexical else None
             removed_hashes = [r["embed_hash"] for r in conn.execute(
                 "SELECT p.embed_hash FROM pieces p JOIN chunks c ON c.id = p.chunk_id WHERE c.doc_id = ANY(%s)",
                 (removals,))]
@@ -480,11 +501,11 @@ class PostgresSession(_Catalog):
                             [_no_nul(getattr(doc, c)) for c in DOCUMENT_COLUMNS])
                 pieces, cache = [], []
                 for ord_, c in enumerate(chunks):
-                    terms, length = passage_terms(texts[(doc.id, ord_)], analyzer)
+                    terms, length = passage_terms(texts[(doc.id, ord_)], analyzer) if analyzer else (None, None)
                     chunk_id = conn.execute("INSERT INTO chunks (doc_id, ord, text, section, page, terms, length) "
                                             "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
                                             (doc.id, ord_, _no_nul(c.text), _no_nul(c.section), c.page,
-                                             Json(terms), length)).fetchone()["id"]
+                                             None if terms is None else Json(terms), length)).fetchone()["id"]
                     for piece in c.pieces:
                         vector = np.asarray(piece.vector, dtype=np.float32)
                         pieces.append((chunk_id, piece.embed_hash, vector))
@@ -501,7 +522,10 @@ class PostgresSession(_Catalog):
             cur.execute("DELETE FROM embeddings e WHERE e.hash = ANY(%s) AND NOT EXISTS "
                         "(SELECT 1 FROM pieces p WHERE p.embed_hash = e.hash)", (removed_hashes,))
             self._drop_unreferenced_files(erased_files)
-            cur.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'version'")
+            if analyzer is not None and self._analyse_pending(analyzer):
+                self._new_lexical_epoch()
+            else:
+                cur.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'version'")
             if upserts or not self.meta("model"):  # a removal says nothing about the model
                 for key, value in (("model", model), ("dim", str(dim))):
                     cur.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
@@ -510,6 +534,23 @@ class PostgresSession(_Catalog):
             self._vacuum_due = True
             self.checkpoint()
         return events
+
+    def _new_lexical_epoch(self) -> None:
+        """Readers build their lexical index anew (the stored analysis of old rows changed)."""
+        self.conn.execute("INSERT INTO meta (key, value) VALUES ('lexical_epoch', %s) "
+                          "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (uuid.uuid4().hex,))
+        self.conn.execute("UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'version'")
+
+    def _analyse_pending(self, analyzer) -> bool:
+        """Analyse the passages earlier batches stored without; True if there were any."""
+        rows = self.conn.execute("SELECT c.id, d.title, c.section, c.text FROM chunks c JOIN documents d "
+                                 "ON d.id = c.doc_id WHERE c.terms IS NULL").fetchall()
+        with self.conn.cursor() as cur:
+            cur.executemany("UPDATE chunks SET terms = %s, length = %s WHERE id = %s",
+                            [(Json(terms), length, cid) for cid, (terms, length) in
+                             ((cid, passage_terms(text, analyzer)) for cid, text in lexical_rows(
+                                 (r["id"], r["title"], r["section"], r["text"]) for r in rows))])
+        return bool(rows)
 
     def _record_version(self, doc_id: str, event: str, doc: DocumentRecord | None, at: str, by: str) -> None:
         previous = self.current_version(doc_id)

@@ -80,11 +80,11 @@ def _folder(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def _ingest(settings: Settings, embedder, sources: list[Path], collection: str = "default"):
+def _ingest(settings: Settings, embedder, sources: list[Path], collection: str = "default", apply_every: int = 25):
     backend = settings.backend()
     try:
         with backend.session() as store:
-            return ingest(sources, store, embedder, collection=collection, progress=False)
+            return ingest(sources, store, embedder, collection=collection, progress=False, apply_every=apply_every)
     finally:
         backend.close()
 
@@ -329,10 +329,11 @@ def test_search_scores_equal_on_both_backends(embedder, tmp_path, database_url):
     results = []
     for settings in (Settings(index=tmp_path / "index", model=MODEL_DIR),
                      Settings(index=tmp_path / "work", model=MODEL_DIR, database_url=database_url)):
-        _ingest(settings, embedder, [docs])
+        _ingest(settings, embedder, [docs], apply_every=1)  # several write batches, one lexical update
         searcher = Searcher(settings, embedder)
-        results.append([[(r.document.source, r.section, r.score) for r in searcher.search(q, 5).results]
-                        for q in (QUESTION, "Was kostet der Personalausweis?", "§ 1 PAuswGebV", "Kantine")])
+        results.append([[(r.document.source, r.section, r.score) for r in searcher.search(q, 5, mode).results]
+                        for q in (QUESTION, "Was kostet der Personalausweis?", "§ 1 PAuswGebV", "Kantine")
+                        for mode in ("hybrid", "lexical")])
         searcher.backend.close()
     folder, postgres = results
     for a, b in zip(folder, postgres):
@@ -397,3 +398,24 @@ def test_nul_bytes_in_a_document_are_dropped_not_fatal(settings, embedder, tmp_p
         texts = [p.text for d in reader.list_documents() for p in reader.passages_of(d.id)]
     backend.close()
     assert "Fundsachen werden sechs Monate aufbewahrt." in texts
+
+
+def test_passages_of_a_running_ingest_are_found_by_their_words(settings, embedder, tmp_path, searcher):
+    """A long ingest writes in batches and updates the lexical index with its last one;
+    readers in between find the passages already written by their words too."""
+    _ingest(settings, embedder, [_folder(tmp_path / "docs", {"pass.md": PASS})])
+    text = "Bezahlt wird in der Kantine mit der Mitarbeiterkarte; Bargeld wird nicht angenommen."
+    doc = DocumentRecord(id="kantine", root="x", source="kantine.md", collection="default", title="Kantine",
+                         kind="markdown", sha256="2" * 64, size=1, pages=None, stored_file="files/22/k.md",
+                         ingested_at=now_iso())
+    chunk = ChunkRecord(text, "Bezahlung", None, [PieceRecord("k1", embedder.embed_passages([text])[0])])
+    backend = settings.backend()
+    with backend.session() as store, store.lock():
+        store.apply([(doc, [chunk])], [], embedder.id, embedder.dim, lexical=False)  # an intermediate batch
+        first = searcher.search("Bargeld Mitarbeiterkarte", 1, "lexical").results
+        assert first and first[0].document.source == "kantine.md"
+        store.apply([], [], embedder.id, embedder.dim, lexical=True)  # the ingest's last write
+        assert store.verify() == []
+    backend.close()
+    after = searcher.search("Bargeld Mitarbeiterkarte", 1, "lexical").results
+    assert after[0].passage_id == first[0].passage_id and abs(after[0].score - first[0].score) < 1e-4
