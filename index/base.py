@@ -79,35 +79,12 @@ class ChunkRecord:
     pieces: list[PieceRecord]
 
 
-@dataclass
-class DocumentRecord:
-    id: str
-    root: str
-    source: str
-    collection: str
-    title: str
-    kind: str
-    sha256: str
-    size: int
-    pages: int | None
-    stored_file: str
-    ingested_at: str
-    problems: str = ""
-    abbr: str = ""
-    valid_from: str | None = None
-    valid_until: str | None = None
-    owner: str | None = None
-    reviewed_at: str | None = None
-    keywords: str = "[]"
-    original: Path | None = None  # file to copy to `stored_file` when written (not a column)
-
-
 DOCUMENT_COLUMNS = ("id", "root", "source", "collection", "title", "kind", "sha256", "size", "pages", "stored_file",
                     "ingested_at", "problems", "abbr", "valid_from", "valid_until", "owner", "reviewed_at", "keywords")
 
 
 # --- what is read ------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass
 class Document:
     id: str
     root: str
@@ -142,6 +119,12 @@ class Document:
     @property
     def keyword_list(self) -> list[str]:
         return json.loads(self.keywords or "[]")
+
+
+@dataclass
+class DocumentRecord(Document):
+    """A document as it is written: its original file is copied into the index."""
+    original: Path | None = None  # file to copy to `stored_file` when written (not a column)
 
 
 @dataclass(frozen=True)
@@ -190,6 +173,21 @@ class Allowed:
     chunk_ids: np.ndarray
     piece_ids: np.ndarray
     filter: Filter | None = None
+
+
+def filter_sql(flt: Filter, mark: str) -> tuple[list[str], list]:
+    """The WHERE clauses (on documents `d`) and arguments of a filter; `mark`: "?" or "%s"."""
+    where, args = [], []
+    if flt.collection is not None:
+        where.append(f"d.collection = {mark}")
+        args.append(flt.collection)
+    if flt.kind is not None:
+        where.append(f"d.kind = {mark}")
+        args.append(flt.kind)
+    if not flt.include_expired:
+        where.append(f"(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= {mark})")
+        args.append(flt.today)
+    return where, args
 
 
 def review_overdue(reviewed_at: str | None, after_days: int) -> bool:

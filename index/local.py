@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from text.analyze import word_counts
-from index.base import (Allowed, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
+from index.base import (Allowed, filter_sql, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
                         Section, Version, bring_up_to_date, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.vectors import EXACT_LIMIT, VectorIndex
@@ -220,19 +220,7 @@ class IndexStore:
     def allowed(self, flt: Filter) -> Allowed | None:
         """The passages and pieces a search with this filter may return, or None when the
         filter excludes nothing (then retrieval runs unrestricted)."""
-        where, args = [], []
-        if flt.collection is not None:
-            where.append("d.collection = ?")
-            args.append(flt.collection)
-        if flt.kind is not None:
-            where.append("d.kind = ?")
-            args.append(flt.kind)
-        if not flt.include_expired:
-            expired = self.db.execute("SELECT 1 FROM documents WHERE valid_until IS NOT NULL AND valid_until != '' "
-                                      "AND valid_until < ? LIMIT 1", (flt.today,)).fetchone()
-            if expired:
-                where.append("(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= ?)")
-                args.append(flt.today)
+        where, args = filter_sql(flt, "?")
         if not where:
             return None
         sql_where = " AND ".join(where)

@@ -31,7 +31,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from psycopg.types.json import Json
 
-from index.base import (DOCUMENT_COLUMNS, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
+from index.base import (DOCUMENT_COLUMNS, filter_sql, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
                         BackendUnavailable, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.lexical import LexicalIndex, Segment, analyzer_for, passage_terms
@@ -239,20 +239,6 @@ def _lexical_rows(conn, chunk_ids: list[int] | None = None, doc_ids: list[str] |
     return lexical_rows((r["id"], r["title"], r["section"], r["text"]) for r in rows)
 
 
-def _filter_sql(flt: Filter) -> tuple[list[str], list]:
-    where, args = [], []
-    if flt.collection is not None:
-        where.append("d.collection = %s")
-        args.append(flt.collection)
-    if flt.kind is not None:
-        where.append("d.kind = %s")
-        args.append(flt.kind)
-    if not flt.include_expired:
-        where.append("(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= %s)")
-        args.append(flt.today)
-    return where, args
-
-
 def _no_nul(value):
     """PostgreSQL's text refuses NUL bytes (SQLite keeps them); they never carry meaning."""
     return value.replace("\x00", "") if isinstance(value, str) else value
@@ -342,7 +328,7 @@ class PostgresReader(_Catalog):
 
     def allowed(self, flt: Filter) -> Allowed | None:
         """The passages and pieces of this filter, or None when it excludes nothing."""
-        where, args = _filter_sql(flt)
+        where, args = filter_sql(flt, "%s")
         if not where:
             return None
         sql_where = " AND ".join(where)
@@ -375,7 +361,7 @@ class PostgresReader(_Catalog):
             rows = self.conn.execute("SELECT chunk_id, 1 - (embedding <=> %s) AS score FROM pieces "
                                      "ORDER BY embedding <=> %s LIMIT %s", (vector, vector, n))
         else:
-            where, args = _filter_sql(allowed.filter)
+            where, args = filter_sql(allowed.filter, "%s")
             order = "(embedding <=> %s) + 0" if len(allowed.piece_ids) <= EXACT_FILTERED else "embedding <=> %s"
             if len(allowed.piece_ids) > EXACT_FILTERED:
                 self.conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
