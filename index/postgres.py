@@ -21,6 +21,7 @@ to be stored. The word counts the compound splitter learns from live in the tabl
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections import Counter
@@ -39,10 +40,12 @@ from index.vectors import EXACT_FILTERED
 from text.analyze import word_counts
 from text.context import context_text
 
+logger = logging.getLogger(__name__)
+
 WRITER_LOCK = 0x616D7473  # advisory lock of the writer ("amts")
 MIGRATION_LOCK = 0x616D7474
-HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
-ANALYZE_AFTER = 500  # passages written by one session before it refreshes the planner statistics  # pgvector's defaults; memory per vector ≈ 4·d + 8·m bytes
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults (docs/betrieb-postgresql.md: memory)
+ANALYZE_AFTER = 500  # passages written by one session before it refreshes the planner statistics
 
 # Each step runs once, in order, in one transaction, recorded in schema_migrations.
 MIGRATIONS: list[tuple[int, str]] = [
@@ -66,6 +69,7 @@ CREATE TABLE chunks (
     terms json, length real  -- NULL while the ingest that wrote them runs (see apply)
 );
 CREATE INDEX chunks_doc ON chunks (doc_id);
+CREATE INDEX chunks_unanalysed ON chunks (id) WHERE terms IS NULL;
 -- the embedded pieces of a passage with their vectors; the column gets its dimension
 -- (and the HNSW index) with the first vectors written
 CREATE TABLE pieces (
@@ -439,13 +443,16 @@ class PostgresSession(_Catalog):
 
     def apply(self, upserts: list[tuple[DocumentRecord, list[ChunkRecord]]], removals: list[str], model: str,
               dim: int, lexical: bool = True, by: str = "system") -> dict[str, str]:
-        """Replace/insert/remove documents in one transaction (`lexical` is for the folder's
-        batching; here every commit is complete). Call it under the writer lock."""
+        """Replace/insert/remove documents in one transaction. Call it under the writer lock.
+        `lexical=False` (a batch of a long ingest): its passages are stored unanalysed; the
+        next write with `lexical=True` analyses every such passage with the vocabulary of
+        that moment (the folder's final batch does the same)."""
         if not upserts and not removals:
             if lexical:  # the last write of an ingest whose documents all came in earlier batches
                 with self.conn.transaction():
                     if self._analyse_pending(analyzer_for(_words(self.conn))):
                         self._new_lexical_epoch()
+                self._after_write([], lexical)
             return {}
         if upserts:
             self.check_model(model)
@@ -519,15 +526,22 @@ class PostgresSession(_Catalog):
                     cur.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
                                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value))
         self._written += sum(len(chunks) for _, chunks in upserts)
-        if removals:  # erasure: as the folder checkpoints its WAL (folder syncs remove too)
-            self._vacuum_due = True
-            self.checkpoint()
-        if lexical and self._written >= ANALYZE_AFTER:
-            # fresh statistics: with stale ones the planner scans all pieces for a small collection
-            # (measured: filtered vector query 3 ms → 0.07 ms at 10k pieces)
-            self.conn.execute("ANALYZE documents, chunks, pieces")
-            self._written = 0
+        self._vacuum_due = self._vacuum_due or bool(removals)
+        self._after_write(removals, lexical)
         return events
+
+    def _after_write(self, removals: list[str], lexical: bool) -> None:
+        """Maintenance after a committed write; its failure must not undo the write's report."""
+        try:
+            if removals:  # erasure: as the folder checkpoints its WAL (folder syncs remove too)
+                self.checkpoint()
+            if lexical and self._written >= ANALYZE_AFTER:
+                # fresh statistics: with stale ones the planner scans all pieces for a small
+                # collection (measured: filtered vector query 3 ms → 0.07 ms at 10k pieces)
+                self.conn.execute("ANALYZE documents, chunks, pieces")
+                self._written = 0
+        except Exception:  # noqa: BLE001 - logged; autovacuum catches up
+            logger.exception("Wartung nach dem Schreiben (VACUUM/ANALYZE) fehlgeschlagen")
 
     def _new_lexical_epoch(self) -> None:
         """Readers build their lexical index anew (the stored analysis of old rows changed)."""

@@ -417,5 +417,11 @@ def test_passages_of_a_running_ingest_are_found_by_their_words(settings, embedde
         store.apply([], [], embedder.id, embedder.dim, lexical=True)  # the ingest's last write
         assert store.verify() == []
     backend.close()
+    # the searcher that held the index from before the last write, and one started afterwards
+    fresh = Searcher(settings, embedder)
+    for question in ("Bargeld Mitarbeiterkarte", "Gebühr Reisepass", "Kantine"):
+        held = searcher.search(question, 3, "lexical").model_dump(exclude={"took_ms"})
+        assert held == fresh.search(question, 3, "lexical").model_dump(exclude={"took_ms"})
+    fresh.backend.close()
     after = searcher.search("Bargeld Mitarbeiterkarte", 1, "lexical").results
     assert after[0].passage_id == first[0].passage_id and abs(after[0].score - first[0].score) < 1e-4
