@@ -152,6 +152,7 @@ def latency(both: dict[str, Settings], embedder, label: str) -> None:
                     reader.dense_top(v, 100, reader.allowed(Filter(collection=collection)))
                     times.setdefault((name, f"dense top-100, collection={collection}"), []).append(
                         1000 * (time.perf_counter() - t))
+    recall = vector_recall(searchers, vectors)
     for name, s in searchers.items():
         pieces = s.counts()
         print(f"  {name}: {pieces[0]} documents, {pieces[1]} passages")
@@ -164,6 +165,32 @@ def latency(both: dict[str, Settings], embedder, label: str) -> None:
         f50, f95 = pct(times[("folder", what)])
         p50, p95 = pct(times[("postgres", what)])
         print(f"| {what} | {f50:.1f} / {f95:.1f} | {p50:.1f} / {p95:.1f} | {p50 / f50:.2f} |")
+    print("recall@10 of the dense candidates (top 300 pieces, as the search asks) against an exact scan: "
+          + ", ".join(f"{name} {r:.3f}" for name, r in recall.items()))
+
+
+def vector_recall(searchers: dict, vectors: list, k: int = 10) -> dict[str, float]:
+    """Share of the exact 10 best passages (by their best piece) among the dense candidates
+    each backend hands the search (FAISS flat/IVF; pgvector HNSW)."""
+    found = {name: 0 for name in searchers}
+    with searchers["postgres"].snapshot() as pg:
+        for v in vectors:
+            rows = pg.conn.execute("SELECT chunk_id, 1 - (embedding <=> %s) AS score FROM pieces "
+                                   "ORDER BY (embedding <=> %s) + 0 LIMIT 300", (v, v))  # no index: exact
+            best: dict[int, float] = {}
+            for r in rows:
+                best.setdefault(r["chunk_id"], r["score"])
+            truth = {_key(p) for p in pg.passages(sorted(best, key=best.get, reverse=True)[:k]).values()}
+            for name, s in searchers.items():
+                with s.snapshot() as reader:  # passages compared by document and text: ids differ
+                    got = reader.dense_top(v, 300, None)
+                    top = {_key(p) for p in reader.passages(sorted(got, key=got.get, reverse=True)[:k]).values()}
+                found[name] += len(truth & top)
+    return {name: n / (k * len(vectors)) for name, n in found.items()}
+
+
+def _key(passage) -> tuple[str, str]:
+    return passage.document.id, passage.text
 
 
 def scale_sources(target: int) -> list[Path]:
