@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -254,6 +253,26 @@ class Backend(Protocol):
 
 
 # --- shared by both backends ------------------------------------------------------------
+def record_changes(session, upserts: list[tuple[DocumentRecord, list]], removals: list[str], by: str,
+                   keep_original) -> tuple[dict[str, str], set[str]]:
+    """The version records of one write, inside the writer's transaction: each removal
+    ("removed", its stored originals forgotten) and each upsert ("added" or "updated", its
+    original kept by `keep_original(doc)`). Returns each upsert's event and the stored files
+    the removals no longer need."""
+    at = now_iso()
+    events: dict[str, str] = {}
+    erased: set[str] = set()
+    for doc_id in removals:
+        session._record_version(doc_id, "removed", None, at, by)
+        erased |= session._forget_files(doc_id)
+    for doc, _ in upserts:
+        events[doc.id] = "updated" if session.document(doc.id) is not None else "added"
+        session._record_version(doc.id, events[doc.id], doc, at, by)
+        if doc.original is not None:
+            keep_original(doc)
+    return events, erased
+
+
 def erased_runs_report(report: dict, sources: list, doc_id: str) -> tuple[list, dict] | None:
     """A run record with the removed document's name replaced by "(gelöscht)": in the
     per-file outcomes (found by document id), in the failures and in the sources of
@@ -283,19 +302,3 @@ def lexical_rows(rows: Iterable[tuple[int, str, str, str]]) -> list[tuple[int, s
 
     return [(int(cid), context_text(title, section, text)) for cid, title, section, text in rows]
 
-
-def bring_up_to_date(saved: LexicalIndex, present: set[int], fetch, gone_texts: list[tuple[int, str]] = (),
-                     gone_words: Counter | None = None, expunge: bool = False,
-                     words: Counter | None = None) -> LexicalIndex:
-    """`saved` brought to the passages `present` now: those it lacks are fetched
-    (`fetch(ids) -> [(chunk id, analysed text)]`) and added as a segment, those no longer
-    present are deleted (their words subtracted: from `gone_texts` where the text is at
-    hand, else from `gone_words`; or the new word counts given as `words`)."""
-    indexed = saved.live_chunk_ids()
-    missing = sorted(present - indexed)
-    gone_ids = indexed - present
-    if not missing and not gone_ids:
-        return saved
-    known = [(c, t) for c, t in gone_texts if c in gone_ids]
-    return saved.updated(fetch(missing) if missing else [], known, gone_ids - {c for c, _ in known},
-                         expunge=expunge, gone_words=gone_words, words=words)

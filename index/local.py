@@ -29,8 +29,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from text.analyze import word_counts
-from index.base import (Allowed, filter_sql, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
-                        Section, Version, bring_up_to_date, erased_runs_report, lexical_rows, model_mismatch,
+from index.base import (Allowed, filter_sql, record_changes, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
+                        Section, Version, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.vectors import EXACT_LIMIT, VectorIndex
 from index.lexical import SEGMENTS, LexicalIndex, referenced_segments
@@ -224,8 +224,9 @@ class IndexStore:
         if not where:
             return None
         sql_where = " AND ".join(where)
-        matching = self.db.execute(f"SELECT COUNT(*) FROM documents d WHERE {sql_where}", args).fetchone()[0]
-        if matching == self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]:
+        matching, total = self.db.execute(f"SELECT COUNT(*) FILTER (WHERE {sql_where}), COUNT(*) FROM documents d",
+                                          args).fetchone()
+        if matching == total:
             return None  # the filter excludes nothing: search unrestricted
         rows = self.db.execute(
             "SELECT c.id, p.id FROM chunks c JOIN documents d ON d.id = c.doc_id JOIN pieces p ON p.chunk_id = c.id "
@@ -346,10 +347,15 @@ class IndexStore:
         if saved is None:
             return LexicalIndex.build(self._lexical_rows())
         present = {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        indexed = saved.live_chunk_ids()
+        missing, gone_ids = sorted(present - indexed), indexed - present
+        if not missing and not gone_ids:
+            return saved
+        known = [(c, t) for c, t in gone if c in gone_ids]
         # words of passages that left in batches without a lexical update (kept in meta)
         pending = Counter(json.loads(self.meta(PENDING_WORDS) or "{}"))
-        return bring_up_to_date(saved, present, lambda ids: self._lexical_rows(chunk_ids=ids), list(gone),
-                                gone_words=pending, expunge=expunge)
+        return saved.updated(self._lexical_rows(chunk_ids=missing) if missing else [], known,
+                             gone_ids - {c for c, _ in known}, expunge=expunge, gone_words=pending)
 
     def faiss_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
@@ -423,21 +429,16 @@ class IndexStore:
         if index.d != dim and index.ntotal == 0:
             index = VectorIndex.empty(dim)
         db = self.db
-        events: dict[str, str] = {}
-        erased_files: set[str] = set()
         copied: list[Path] = []  # originals this write brought in: gone again if it fails
+
+        def keep_original(doc: DocumentRecord) -> None:
+            if self.store_file(doc.original, doc.stored_file):
+                copied.append(self.folder / doc.stored_file)
+
         generation = self.generation + 1
         try:
             db.execute("BEGIN IMMEDIATE")
-            at = now_iso()
-            for doc_id in removals:
-                self._record_version(doc_id, "removed", None, at, by)
-                erased_files |= self._forget_files(doc_id)
-            for doc, _ in upserts:
-                events[doc.id] = "updated" if self.document(doc.id) is not None else "added"
-                self._record_version(doc.id, events[doc.id], doc, at, by)
-                if doc.original is not None and self.store_file(doc.original, doc.stored_file):
-                    copied.append(self.folder / doc.stored_file)
+            events, erased_files = record_changes(self, upserts, removals, by, keep_original)
             old_ids: list[int] = []
             removed_hashes: set[str] = set()  # texts of removed documents: their cached vectors may go
             for doc_id in removals + [d.id for d, _ in upserts]:

@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from psycopg.types.json import Json
 
-from index.base import (DOCUMENT_COLUMNS, filter_sql, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
+from index.base import (DOCUMENT_COLUMNS, filter_sql, record_changes, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
                         BackendUnavailable, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.lexical import LexicalIndex, Segment, analyzer_for, passage_terms
@@ -155,9 +155,10 @@ class PostgresBackend:
         with self.pool.connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                version = int(_meta(conn, "version") or 0)
-                epoch = _meta(conn, "lexical_epoch") or "0"
-                yield PostgresReader(conn, self._current_lexicon(conn, version, epoch), self.ef_search)
+                meta = {r["key"]: r["value"] for r in conn.execute(
+                    "SELECT key, value FROM meta WHERE key IN ('version', 'lexical_epoch', 'dim')")}
+                lexicon = self._current_lexicon(conn, int(meta.get("version", 0)), meta.get("lexical_epoch", "0"))
+                yield PostgresReader(conn, lexicon, self.ef_search, int(meta["dim"]) if "dim" in meta else None)
             finally:
                 conn.execute("ROLLBACK")
 
@@ -282,10 +283,11 @@ class _Catalog:
 
 
 class PostgresReader(_Catalog):
-    def __init__(self, conn, lexicon: LexicalIndex, ef_search: int):
+    def __init__(self, conn, lexicon: LexicalIndex, ef_search: int, dim: int | None):
         self.conn = conn
         self.lexicon = lexicon
         self.ef_search = ef_search
+        self.dim = dim  # of the stored vectors (None: none written yet)
 
     def counts(self) -> tuple[int, int]:
         row = self.conn.execute("SELECT (SELECT COUNT(*) FROM documents) AS d, (SELECT COUNT(*) FROM chunks) AS c"
@@ -350,13 +352,8 @@ class PostgresReader(_Catalog):
         WHERE of the query; up to EXACT_FILTERED pieces they are ranked exactly (the `+ 0`
         keeps the planner off the index), above that pgvector's iterative index scan
         goes on until enough pieces of the filter are found."""
-        if allowed is not None and not len(allowed.piece_ids):
-            return {}
-        if not self.conn.execute("SELECT 1 FROM pieces LIMIT 1").fetchone():
-            return {}
         vector = np.asarray(vector, dtype=np.float32)
-        dim = self.meta("dim")
-        if dim and int(dim) != vector.shape[0]:
+        if self.dim != vector.shape[0] or (allowed is not None and not len(allowed.piece_ids)):
             return {}
         self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.ef_search, min(n, 1000))),))
         if n > 1000:  # ef_search ends at 1000: the iterative scan delivers the rest
@@ -383,8 +380,7 @@ class PostgresReader(_Catalog):
     def dense_scores(self, vector: np.ndarray, chunk_ids: Iterable[int]) -> dict[int, float]:
         ids = [int(i) for i in chunk_ids]
         vector = np.asarray(vector, dtype=np.float32)
-        dim = self.meta("dim")
-        if not ids or not dim or int(dim) != vector.shape[0]:
+        if not ids or self.dim != vector.shape[0]:
             return {}
         rows = self.conn.execute("SELECT chunk_id, MAX(1 - (embedding <=> %s)) AS score FROM pieces "
                                  "WHERE chunk_id = ANY(%s) GROUP BY chunk_id", (vector, ids))
@@ -460,20 +456,12 @@ class PostgresSession(_Catalog):
             if dim_set and int(dim_set) != dim and self.conn.execute("SELECT 1 FROM pieces LIMIT 1").fetchone():
                 raise model_mismatch(self.meta("model") or "?", model)
         conn = self.conn
-        events: dict[str, str] = {}
         changed = removals + [d.id for d, _ in upserts]
         with conn.transaction(), conn.cursor() as cur:
-            at = now_iso()
-            erased_files: set[str] = set()
-            for doc_id in removals:
-                self._record_version(doc_id, "removed", None, at, by)
-                erased_files |= self._forget_files(doc_id)
-            for doc, _ in upserts:
-                events[doc.id] = "updated" if self.document(doc.id) is not None else "added"
-                self._record_version(doc.id, events[doc.id], doc, at, by)
-                if doc.original is not None:
-                    cur.execute("INSERT INTO files (name, content) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                                (doc.stored_file, doc.original.read_bytes()))
+            events, erased_files = record_changes(
+                self, upserts, removals, by,
+                lambda doc: cur.execute("INSERT INTO files (name, content) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                                        (doc.stored_file, doc.original.read_bytes())))
             # word counts of the new state, then the analysis of the new passages with them
             # (as the folder's lexical index splits compounds by the vocabulary of the write)
             delta = Counter()

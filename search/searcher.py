@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from amtswissen.settings import Settings
-from index.base import Allowed, Backend, Document, Filter, Passage, Reader, review_overdue
+from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
 from search.highlight import best_sentences
@@ -54,10 +54,6 @@ class Searcher:
     def counts(self) -> tuple[int, int]:
         with self.snapshot() as reader:
             return reader.counts()
-
-    def document(self, doc_id: str) -> Document | None:
-        with self.snapshot() as reader:
-            return reader.document(doc_id)
 
     # --- retrieval ------------------------------------------------------------------
     def _cited(self, reader: Reader, citations: list[Citation]) -> set[int]:
