@@ -116,8 +116,10 @@ def test_ingest_counts_documents_versions_and_originals(settings, embedder, tmp_
         assert reader.collections() == ["default"]
     again = _ingest(settings, embedder, [docs])
     assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 2, 0)
-    with settings.backend().session() as store:
+    backend = settings.backend()
+    with backend.session() as store:
         assert store.verify() == []
+    backend.close()
 
 
 def test_replace_answers_only_with_the_new_text_and_reembeds_only_what_changed(settings, embedder, tmp_path,
@@ -425,3 +427,44 @@ def test_passages_of_a_running_ingest_are_found_by_their_words(settings, embedde
     fresh.backend.close()
     after = searcher.search("Bargeld Mitarbeiterkarte", 1, "lexical").results
     assert after[0].passage_id == first[0].passage_id and abs(after[0].score - first[0].score) < 1e-4
+
+
+def test_hostile_requests_get_clear_answers_on_both_backends(settings, embedder):
+    with TestClient(create_app(settings, embedder)) as client:
+        key = {"X-API-Key": API_KEY}
+        assert client.post("/api/documents", files={"file": ("kantine.md", KANTINE.encode())},
+                           data={"collection": "intern"}, headers=key).status_code == 201
+        # a filter value written as SQL is only a name that matches nothing
+        for value in ("intern' OR '1'='1", "intern\"; DROP TABLE documents; --", "%", "_ntern"):
+            r = client.get("/api/search", params={"q": "Kantine", "collection": value})
+            assert r.status_code == 200 and r.json()["results"] == [], value
+        assert client.get("/api/search", params={"q": "Kantine", "kind": "x'--"}).status_code == 422
+        assert client.get("/api/health").json()["documents"] == 1
+        # writes without or with a wrong key change nothing
+        for headers in ({}, {"X-API-Key": "falsch"}):
+            r = client.post("/api/documents", files={"file": ("b.md", b"# B\n\nText.\n")}, headers=headers)
+            assert r.status_code in (401, 403) and r.json()["detail"]
+        assert client.get("/api/health").json()["documents"] == 1
+        # two uploads of one name at once: both answered, one current version, nothing half written
+        answers: list[int] = []
+
+        def put(text: str) -> None:
+            answers.append(client.post("/api/documents", files={"file": ("regel.md", text.encode())},
+                                       data={"collection": "intern"}, headers=key).status_code)
+
+        threads = [threading.Thread(target=put, args=(f"# Regel\n\nFassung {n}: Ausgabe montags.\n",))
+                   for n in (1, 2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(answers) == [201, 201]
+        hits = client.get("/api/search", params={"q": "Fassung Ausgabe montags", "k": 5}).json()["results"]
+        assert [h["document"]["source"] for h in hits if h["document"]["source"] == "regel.md"] == ["regel.md"]
+        docs = client.get("/api/documents").json()["documents"]
+        regel = next(d for d in docs if d["source"] == "regel.md")
+        assert regel["version"] == 2 and regel["chunks"] == 1
+    backend = settings.backend()
+    with backend.session() as store:
+        assert store.verify() == []
+    backend.close()
