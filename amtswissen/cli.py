@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from amtswissen import admin_cli
 from amtswissen.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")  # as search.searcher.MODES, without importing torch for --help
@@ -125,7 +126,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.question.strip() or len(args.question) > 1000 or not 1 <= args.k <= 100:
         print("Fehler: Frage leer/zu lang (max. 1000 Zeichen) oder --k außerhalb 1..100", file=sys.stderr)
         return 2
-    response = _searcher(_settings(args)).search(args.question, args.k, args.mode)
+    settings = _settings(args)
+    searcher = _searcher(settings)
+    readable = None  # the command line reads the whole index, unless asked to see as someone
+    if args.as_user:
+        from access.model import Principal
+        from access.service import AccessService
+
+        access = AccessService.from_settings(settings)
+        user = access.store.user(args.as_user)
+        if user is None:
+            print(f"Fehler: Benutzer „{args.as_user}“ gibt es nicht.", file=sys.stderr)
+            return 2
+        with searcher.snapshot() as reader:
+            readable = access.rights(Principal("user", user.name, user.tenant), reader.collections()).read
+        access.close()
+    response = searcher.search(args.question, args.k, args.mode, readable=readable)
     if args.json:
         print(response.model_dump_json())
         return 0
@@ -186,7 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Forwarded headers only from configured proxies: uvicorn's default trusts 127.0.0.1, so any
     # local client could pick the address its failed key attempts count against.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or "")
+                proxy_headers=False)  # forwarding is read by service/auth.py
     return 0
 
 
@@ -211,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--mode", choices=MODES, help="hybrid (Standard), dense oder lexical")
+    p.add_argument("--as", dest="as_user", metavar="BENUTZER", help="nur was dieser Benutzer lesen darf")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -228,7 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", parents=[common], help="Schema des Index anlegen oder aktualisieren")
     p.set_defaults(func=cmd_migrate)
+
+    admin_cli.add_parsers(sub, common)
     return parser
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from access.ldap import LdapUnavailable
+    from access.passwords import WeakPassword
+    from access.service import AccessService
+    from access.store import AccessError
+
+    access = AccessService.from_settings(_settings(args))
+    try:
+        return admin_cli.run(args, access)
+    except (AccessError, WeakPassword, LdapUnavailable) as exc:
+        print(f"Fehler: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        access.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.base import BackendUnavailable, IndexFormatError
 
     try:
-        return args.func(args)
+        return cmd_admin(args) if getattr(args, "admin", False) else args.func(args)
     except (IndexFormatError, BackendUnavailable) as exc:
         print(f"Fehler: {exc}", file=sys.stderr)
         return 2

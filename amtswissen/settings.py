@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     reranker: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder (off if unset)")
     rerank_top: int = Field(30, ge=1, le=200)
     review_after_days: int = Field(365, ge=1, description="Results from documents not reviewed for longer are marked")
-    api_key: str | None = Field(None, description="X-API-Key for the write endpoints; unset = no write access")
+    api_key: str | None = Field(None, description="Installation key (header X-API-Key): administrator of the "
+                                                  "default tenant, for scripts; unset = none")
 
     # --- input limits (README: "Grenzen") ---
     max_upload_mb: int = Field(100, ge=1, description="Largest request body of an upload, enforced while streaming (413)")
@@ -69,6 +70,32 @@ class Settings(BaseSettings):
     trusted_proxies: str | None = Field(
         None, description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated); "
                           "unset = none, so no client can choose the address its failed attempts count against")
+
+    # --- who may see what (README: "Mandanten, Rechte, Vertretungen") ---
+    default_tenant: str = Field("standard", description="Tenant of collections nobody registered")
+    default_visibility: Literal["oeffentlich", "mandant", "eingeschraenkt"] = Field(
+        "mandant", description="Visibility of a collection that exists in the index but was never registered")
+    public_default_collection: bool = Field(
+        True, description="A fresh installation registers the default collection as public (the demo of "
+                          "`make run`); false in production, or change it with `amtswissen sammlung`")
+    trusted_user_header: str | None = Field(
+        None, description="Header with the user name set by a reverse proxy that did the single sign-on "
+                          "(e.g. X-Remote-User); believed only from `trusted_proxies`")
+    ldap_url: str | None = Field(None, description="ldap://… or ldaps://… of the directory; unset = no LDAP")
+    ldap_user_dn_template: str | None = Field(None, description="e.g. uid={user},ou=people,dc=example,dc=org; "
+                                                                "unset = search with the service account")
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: str | None = None
+    ldap_user_base: str | None = None
+    ldap_user_filter: str = "(|(uid={user})(sAMAccountName={user}))"
+    ldap_group_base: str | None = None
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    ldap_tenant: str | None = Field(None, description="Tenant of users who sign in from the directory; "
+                                                      "unset = the default tenant")
+    search_per_minute: int = Field(600, ge=0, description="Searches per caller (token, session or address) "
+                                                          "and minute; 0 = no limit")
+    tenant_parallel_writes: int = Field(2, ge=1, description="Uploads/replacements of one tenant at the same time "
+                                                             "(one municipality's bulk upload must not take all)")
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -164,6 +164,8 @@ class Filter:
     kind: str | None = None
     include_expired: bool = False
     today: str = field(default_factory=lambda: date.today().isoformat())
+    # the collections the caller may read (access/): None = no restriction (CLI, evaluation)
+    readable: frozenset[str] | None = None
 
 
 @dataclass
@@ -177,6 +179,12 @@ class Allowed:
 def filter_sql(flt: Filter, mark: str) -> tuple[list[str], list]:
     """The WHERE clauses (on documents `d`) and arguments of a filter; `mark`: "?" or "%s"."""
     where, args = [], []
+    if flt.readable is not None:
+        if not flt.readable:
+            where.append("1 = 0")
+        else:
+            where.append(f"d.collection IN ({', '.join([mark] * len(flt.readable))})")
+            args.extend(sorted(flt.readable))
     if flt.collection is not None:
         where.append(f"d.collection = {mark}")
         args.append(flt.collection)
@@ -199,7 +207,7 @@ class Reader(Protocol):
 
     lexicon: LexicalIndex  # vocabulary and analyzer for query understanding
 
-    def counts(self) -> tuple[int, int]: ...
+    def counts(self, readable: frozenset[str] | None = None) -> tuple[int, int]: ...
     def collections(self) -> list[str]: ...
     def document(self, doc_id: str) -> Document | None: ...
     def list_documents(self, doc_id: str | None = None) -> list[Document]: ...

@@ -264,6 +264,15 @@ class LexicalIndex:
         scores[~self.live] = 0.0
         return scores
 
+    def df_within(self, term: str, mask: np.ndarray) -> int:
+        """Passages among `mask` (a boolean per position) that contain `term`."""
+        n = 0
+        for seg, local, offset in zip(self.segments, self._local, self.offsets):
+            tid = local.get(term)
+            if tid is not None:
+                n += int(mask[offset + seg.docs[seg.indptr[tid]:seg.indptr[tid + 1]]].sum())
+        return n
+
     def top(self, scores: np.ndarray, k: int) -> list[LexicalHit]:
         n = min(k, int(np.count_nonzero(scores)))
         if n == 0:
@@ -336,3 +345,34 @@ def _maintain(segments: list[Segment], deleted: set[int], expunge: bool) -> tupl
         out = keep + [merge(small, deleted)]
     present = set(np.concatenate([s.chunk_ids for s in out]).tolist()) if out else set()
     return out, {c for c in deleted if c in present}
+
+
+class Vocabulary:
+    """The words a caller's question is understood with: those of the passages the caller
+    may read. Typo correction and the "known word" checks ask this, never the whole
+    index, so a word that occurs only in a restricted document is never suggested to
+    someone who cannot read it, and does not change how their question is read."""
+
+    def __init__(self, lexicon: LexicalIndex, allowed_chunk_ids: np.ndarray | None = None):
+        self.lexicon = lexicon
+        self.analyzer = lexicon.analyzer
+        self._mask = None if allowed_chunk_ids is None \
+            else np.isin(lexicon.chunk_ids, allowed_chunk_ids) & lexicon.live
+        self._df: dict[str, int] = {}
+
+    def df(self, term: str) -> int:
+        gid = self.lexicon.terms.get(term)
+        if gid is None:
+            return 0
+        if self._mask is None:
+            return int(self.lexicon.term_df[gid])
+        if term not in self._df:
+            self._df[term] = self.lexicon.df_within(term, self._mask)
+        return self._df[term]
+
+    def __contains__(self, term: str) -> bool:
+        return self.df(term) > 0
+
+    @property
+    def term_list(self) -> list[str]:
+        return self.lexicon.term_list

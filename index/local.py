@@ -212,9 +212,16 @@ class IndexStore:
         if indexed and indexed != model and self.db.execute("SELECT 1 FROM pieces LIMIT 1").fetchone():
             raise model_mismatch(indexed, model)
 
-    def counts(self) -> tuple[int, int]:
-        docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    def counts(self, readable: frozenset[str] | None = None) -> tuple[int, int]:
+        """Documents and passages, of the readable collections only when given."""
+        if readable is None:
+            docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            return docs, chunks
+        where, args = filter_sql(Filter(readable=readable, include_expired=True), "?")
+        docs = self.db.execute(f"SELECT COUNT(*) FROM documents d WHERE {' AND '.join(where)}", args).fetchone()[0]
+        chunks = self.db.execute(f"SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                                 f"WHERE {' AND '.join(where)}", args).fetchone()[0]
         return docs, chunks
 
     def allowed(self, flt: Filter) -> Allowed | None:

@@ -289,9 +289,17 @@ class PostgresReader(_Catalog):
         self.ef_search = ef_search
         self.dim = dim  # of the stored vectors (None: none written yet)
 
-    def counts(self) -> tuple[int, int]:
-        row = self.conn.execute("SELECT (SELECT COUNT(*) FROM documents) AS d, (SELECT COUNT(*) FROM chunks) AS c"
-                                ).fetchone()
+    def counts(self, readable: frozenset[str] | None = None) -> tuple[int, int]:
+        """Documents and passages, of the readable collections only when given."""
+        if readable is None:
+            row = self.conn.execute("SELECT (SELECT COUNT(*) FROM documents) AS d, (SELECT COUNT(*) FROM chunks) AS c"
+                                    ).fetchone()
+            return row["d"], row["c"]
+        where, args = filter_sql(Filter(readable=readable, include_expired=True), "%s")
+        sql_where = " AND ".join(where)
+        row = self.conn.execute(f"SELECT (SELECT COUNT(*) FROM documents d WHERE {sql_where}) AS d, "
+                                f"(SELECT COUNT(*) FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                                f"WHERE {sql_where}) AS c", args + args).fetchone()
         return row["d"], row["c"]
 
     def collections(self) -> list[str]:

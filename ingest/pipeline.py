@@ -400,5 +400,6 @@ def ingest(
         raise IngestError("Keine der angegebenen Quellen existiert: " + ", ".join(f.source for f in missing))
     sync(files, folder_roots, store, embedder, collection, sizes, progress, by, report, limits,
          apply_every=apply_every)
-    store.record_run(started_at, by, [str(s) for s in sources], report.to_dict())
+    # the collection goes with the run: who may see a run follows who may edit it
+    store.record_run(started_at, by, [str(s) for s in sources], {**report.to_dict(), "collection": collection})
     return report

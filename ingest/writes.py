@@ -86,7 +86,7 @@ def ingest_file(backend: Backend, embedder: Embedder, path: Path, root: str, sou
         started = now_iso()
         report = sync([SourceFile(path, root, source)], [], store, embedder, collection, sizes,
                       progress=False, by=by, limits=limits, only_existing=only_existing)
-        store.record_run(started, by, [f"{root}/{source}"], report.to_dict())
+        store.record_run(started, by, [f"{root}/{source}"], {**report.to_dict(), "collection": collection})
         return WriteResult(report, document_id(root, source))
 
 
@@ -131,7 +131,7 @@ def remove(backend: Backend, embedder: Embedder, doc_id: str, by: str) -> None:
             store.apply([], [doc_id], embedder.id, embedder.dim, by=by)
         _erase_legacy_upload(backend.work_folder, doc)
         store.record_run(now_iso(), by, [f"{doc.root}/{doc.source}"],
-                         {"removed": 1, "files": [{"source": doc.source, "outcome": "removed", "problems": "",
+                         {"removed": 1, "collection": doc.collection, "files": [{"source": doc.source, "outcome": "removed", "problems": "",
                                                    "doc_id": doc_id}]})
         store.checkpoint()  # nothing of the erased text stays in a write-ahead log
 

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from wordfreq import zipf_frequency
 
 from text.analyze import fold, is_stopword, stem, tokenize
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, Vocabulary
 
 EXPANSION_WEIGHT = 0.6
 CORRECTION_WEIGHT = 0.5
@@ -141,30 +141,33 @@ class QueryParser:
         self.synonyms = synonyms
         zipf_frequency("Amt", "de")  # loads the German word list now, not during the first search
 
-    def correct(self, term: str, lexical: LexicalIndex, word: str | None = None) -> str | None:
+    def correct(self, term: str, vocabulary: Vocabulary, word: str | None = None) -> str | None:
         """Nearest index term for an unknown word: one edit from six letters, two from ten.
         Short words are left alone: too many real words lie one edit apart, and so
         are words of ordinary German the documents happen not to use ("verpasst" is
-        not a typo of "verlasst", "Schwager" not one of "schräg")."""
+        not a typo of "verlasst", "Schwager" not one of "schräg"). Only words of
+        passages the caller may read are candidates."""
         if len(term) < 6 or not term.isalpha():
             return None
         if word is not None and is_german_word(word):
             return None
-        vocab = lexical.terms
-        if term in vocab:
+        if term in vocabulary:
             return None
         limit = 1 if len(term) < 10 else 2
-        choices = process.extract(term, lexical.term_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=5)
-        if not choices:
+        choices = process.extract(term, vocabulary.term_list, scorer=Levenshtein.distance, score_cutoff=limit,
+                                  limit=25)
+        visible = [(c[0], c[1], vocabulary.df(c[0])) for c in choices]
+        visible = [c for c in visible if c[2] > 0][:5]
+        if not visible:
             return None
         # the most common of the closest terms
-        best = min(choices, key=lambda c: (c[1], -int(lexical.term_df[vocab[c[0]]])))
-        return best[0]
+        return min(visible, key=lambda c: (c[1], -c[2]))[0]
 
-    def parse(self, text: str, lexical: LexicalIndex) -> ParsedQuery:
+    def parse(self, text: str, lexical: LexicalIndex | Vocabulary) -> ParsedQuery:
         terms: dict[str, float] = {}
         corrections: dict[str, str] = {}
-        analyzer = lexical.analyzer
+        vocabulary = lexical if isinstance(lexical, Vocabulary) else Vocabulary(lexical)
+        analyzer = vocabulary.analyzer
 
         def add(term: str, weight: float) -> None:
             terms[term] = max(terms.get(term, 0.0), weight)
@@ -174,15 +177,15 @@ class QueryParser:
             if not word_terms:
                 continue
             whole, parts = word_terms[0], word_terms[1:]
-            if whole in lexical.terms or not parts:
+            if whole in vocabulary or not parts:
                 add(whole, everyday_weight(token))
-                fixed = self.correct(whole, lexical, token)
+                fixed = self.correct(whole, vocabulary, token)
                 if fixed:
                     corrections[token] = fixed
                     add(fixed, CORRECTION_WEIGHT)
             for p in parts:
                 # an unknown compound is carried by its parts
-                add(p, COMPOUND_PART_WEIGHT if whole in lexical.terms else 1.0)
+                add(p, COMPOUND_PART_WEIGHT if whole in vocabulary else 1.0)
 
         stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(t)}
         expansions: list[str] = []
@@ -194,7 +197,7 @@ class QueryParser:
             # the lexical side: appended to the question, a list of official terms
             # pulls the embedding towards whatever section uses them most (measured
             # with the full list: dev Hit@5 0.850 appended, 0.867 not).
-            unknown = not any(k in lexical.terms for k in keys)
+            unknown = not any(k in vocabulary for k in keys)
             if unknown and len(keys) == 1:
                 replacements.setdefault(keys[0], targets[0])
             for phrase in targets:

@@ -36,3 +36,6 @@ class SearchResponse(BaseModel):
     query: str
     took_ms: float
     results: list[SearchResult]
+    # typo corrections the search used ("Persnalausweis" → "personalausweis"), only from
+    # passages the caller may read
+    corrections: dict[str, str] = {}

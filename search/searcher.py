@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from amtswissen.settings import Settings
+from index.lexical import Vocabulary
 from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
@@ -51,9 +52,9 @@ class Searcher:
         """A read snapshot: everything read during one request belongs to one committed state."""
         return self.backend.snapshot()
 
-    def counts(self) -> tuple[int, int]:
+    def counts(self, readable: frozenset[str] | None = None) -> tuple[int, int]:
         with self.snapshot() as reader:
-            return reader.counts()
+            return reader.counts(readable)
 
     # --- retrieval ------------------------------------------------------------------
     def _cited(self, reader: Reader, citations: list[Citation]) -> set[int]:
@@ -139,15 +140,19 @@ class Searcher:
         include_expired: bool = False,
         collection: str | None = None,
         kind: str | None = None,
+        readable: frozenset[str] | None = None,
     ) -> SearchResponse:
-        """Top k passages. Filters: expired documents (unless asked), a collection, a document kind."""
+        """Top k passages. Filters: expired documents (unless asked), a collection, a document
+        kind, and `readable`: the collections the caller may read (None: no restriction).
+        Every filter restricts the candidates of both retrievers and the vocabulary the
+        question is read with, before anything is ranked."""
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
         with self.snapshot() as reader:
-            parsed = self.parser.parse(query, reader.lexicon)
+            allowed = reader.allowed(Filter(collection, kind, include_expired, readable=readable))
+            parsed = self.parser.parse(query, Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids))
             want = max(k, self.settings.rerank_top if self.reranker else k)
-            allowed = reader.allowed(Filter(collection, kind, include_expired))
             ranked = self._rank(reader, parsed, mode, want, allowed)
             passages = reader.passages([cid for cid, _ in ranked])
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
@@ -169,4 +174,4 @@ class Searcher:
                 )
             )
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=query, took_ms=round(took, 1), results=results)
+        return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections)

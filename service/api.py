@@ -15,9 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from amtswissen.settings import Settings, get_settings
 from ingest.writes import clean_staging
 from models.embedder import Embedder
-from service import documents, errors, officer
-from service.auth import Auth
-from service.deps import SearcherDep
+from access.model import Rights
+from access.service import AccessService, RateLimit
+from service import admin, documents, errors, officer
+from service.auth import Auth, Denied
+from service.deps import RightsDep, SearcherDep, client_address
+from service.documents import WriteSlots, note_deputy_use
 from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
 from search.searcher import Mode, Searcher
@@ -32,6 +35,8 @@ TopK = Annotated[int, Query(ge=1, le=100, description="Anzahl der Treffer")]
 SearchMode = Annotated[Mode | None, Query(description="hybrid (Standard), dense oder lexical")]
 Kind = Literal["pdf", "markdown", "text"]
 KINDS = {"pdf": "PDF", "markdown": "Text/Office", "text": "Textdatei"}
+# what anonymous callers may ask (answers then cover the public collections only)
+OPEN_READS = ("/api/search", "/api/health", "/api/documents", "/api/documents/{doc_id}", "/api/documents/{doc_id}/file")
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
@@ -43,19 +48,25 @@ def clean_question(q: str) -> str:
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or get_settings()
 
-    auth = Auth(settings)
+    access = AccessService.from_settings(settings)
+    auth = Auth(settings, access)
+    search_limit = RateLimit(settings.search_per_minute)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         model = embedder or settings.embedder()
         app.state.settings = settings
         app.state.auth = auth
+        app.state.access = access
+        app.state.search_limit = search_limit
+        app.state.write_slots = WriteSlots(settings.tenant_parallel_writes)
         app.state.searcher = searcher = Searcher(settings, model)
         clean_staging(searcher.backend.work_folder)
         with searcher.snapshot():  # loads the indexes now, not on the first question
             pass
         yield
         searcher.backend.close()
+        access.close()
 
     app = FastAPI(
         title="Amtswissen",
@@ -72,58 +83,95 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(documents.router)
     app.include_router(officer.router)
+    app.include_router(admin.router)
+
+    with_errors = app.openapi  # errors.install's: German error bodies
+
+    def openapi_schema() -> dict:
+        """Reading works without credentials (public collections): the OpenAPI document says
+        so with an empty security requirement beside the token and the key."""
+        if app.openapi_schema is None:
+            schema = with_errors()
+            for path in OPEN_READS:
+                read = schema["paths"][path]["get"]
+                if {} not in read.get("security", []):
+                    read["security"] = [{}, *read.get("security", [])]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi_schema
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs(request: Request):
         """Swagger UI, served with its files by the app itself (no CDN; CSP without inline script)."""
         return templates.TemplateResponse(request, "docs.html", {})
 
-    @app.get("/api/search", response_model=SearchResponse, tags=["Suche"], responses=errors.responses(422))
+    def limited(request: Request, rights: Rights) -> None:
+        who = rights.principal.name if not rights.principal.anonymous else f"adresse:{client_address(request)}"
+        wait = search_limit.wait_seconds(who)
+        if wait > 0:
+            raise Denied(429, "Zu viele Suchanfragen. Bitte kurz warten.", {"Retry-After": str(int(wait) + 1)})
+
+    @app.get("/api/search", response_model=SearchResponse, tags=["Suche"], responses=errors.responses(401, 422, 429))
     def api_search(
-        searcher: SearcherDep, q: QueryText, k: TopK = 10, mode: SearchMode = None,
+        request: Request, searcher: SearcherDep, rights: RightsDep, q: QueryText, k: TopK = 10,
+        mode: SearchMode = None,
         include_expired: Annotated[bool, Query(description="auch Dokumente nach ihrem gueltig_bis")] = False,
         collection: Annotated[str | None, Query(max_length=64, description="nur diese Sammlung")] = None,
         kind: Annotated[Kind | None, Query(description="nur diese Dokumentart")] = None,
     ) -> SearchResponse:
+        """Passages that answer the question, from the collections the caller may read
+        (without credentials: the public ones)."""
         q = clean_question(q)
         if not q:
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
-        return searcher.search(q, k, mode, include_expired, collection, kind)
+        limited(request, rights)
+        response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read)
+        note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
+        return response
 
-    @app.get("/api/health", response_model=Health, tags=["Betrieb"])
-    def health(searcher: SearcherDep) -> Health:
-        documents, chunks = searcher.counts()
+    @app.get("/api/health", response_model=Health, tags=["Betrieb"], responses=errors.responses(401))
+    def health(searcher: SearcherDep, rights: RightsDep) -> Health:
+        """Status, and what the caller may read: documents and passages of those collections
+        (without credentials: the public ones; operators: the whole installation)."""
+        documents, chunks = searcher.counts(None if rights.operator else rights.read)
         return Health(status="ok", documents=documents, chunks=chunks)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page(request: Request, searcher: SearcherDep, q: str = "", k: int = 10, sammlung: str = "", typ: str = ""):
+    def page(request: Request, searcher: SearcherDep, rights: RightsDep, q: str = "", k: int = 10,
+             sammlung: str = "", typ: str = ""):
         """The search page; the query lives in the URL, so a result can be sent to a colleague."""
         q = clean_question(q)[:1000]
         k = min(max(k, 1), 100)
         typ = typ if typ in KINDS else ""
-        response = searcher.search(q, k, collection=sammlung or None, kind=typ or None) if q else None
-        documents, chunks = searcher.counts()
+        response = None
+        if q:
+            limited(request, rights)
+            response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read)
+            note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
         with searcher.snapshot() as reader:
-            collections = reader.collections()
+            documents, chunks = reader.counts(rights.read)
+            collections = [c for c in reader.collections() if rights.can_read(c)]
         return templates.TemplateResponse(
             request,
             "search.html",
             {"q": q, "response": response, "documents": documents, "chunks": chunks, "collections": collections,
-             "sammlung": sammlung, "typ": typ, "kinds": KINDS},
+             "sammlung": sammlung, "typ": typ, "kinds": KINDS, "rights": rights},
         )
 
     @app.get("/dokument/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(request: Request, doc_id: str, searcher: SearcherDep):
+    def document_page(request: Request, doc_id: str, searcher: SearcherDep, rights: RightsDep):
         """Metadata, version history and the text, every passage with an anchor."""
         with searcher.snapshot() as reader:
             doc = next(iter(reader.list_documents(doc_id)), None)
-            if doc is None:
+            if doc is None or not rights.can_read(doc.collection):
                 raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
             versions = reader.versions(doc_id)
             passages = reader.passages_of(doc_id)
+        note_deputy_use(request, rights, {doc.collection}, doc_id)
         return templates.TemplateResponse(
             request, "document.html",
-            {"doc": doc, "versions": versions, "passages": passages, "keywords": doc.keyword_list},
+            {"doc": doc, "versions": versions, "passages": passages, "keywords": doc.keyword_list, "rights": rights},
         )
 
     return app

@@ -1,25 +1,26 @@
-"""Write access: the API key (header `X-API-Key`) and the officers' sessions on the pages.
+"""Who is asking, from a request: the web side of access/ (tokens, the installation key,
+session cookies, trusted single-sign-on headers).
 
-- Keys are compared as bytes: a header arrives as latin-1-decoded text, a form value as
-  UTF-8 text; both are turned back into the bytes the client sent, so a key with umlauts
-  works and an umlaut in a wrong key is a plain 401, never a 500.
-- Failed checks are counted per client address; after `login_attempts` failures within
-  `login_lockout_minutes` the address waits, even with the right key (≈800 guesses per
-  second were possible before). The address is the peer's, or what a configured trusted
-  proxy forwards (`trusted_proxies`), never a header any client can set.
-- Sessions are random server-side tokens with an idle and an absolute expiry, each with
-  its own CSRF token; "Abmelden" ends the session on the server.
+- A machine token comes as `Authorization: Bearer aw_…` or in `X-API-Key`; the
+  installation key (AMTSWISSEN_API_KEY) in `X-API-Key`. A credential that is presented
+  but wrong is a 401 — never a silent fall back to anonymous reading.
+- Keys are compared as bytes: a header arrives as latin-1-decoded text; it is turned back
+  into the bytes the client sent, so an umlaut in a wrong key is a plain 401, never a 500.
+- Failed checks count per client address (and per account at sign-in); after
+  `login_attempts` failures within `login_lockout_minutes` the address waits, even with
+  the right credential. The address is the peer's, or what a configured trusted proxy
+  forwards (`trusted_proxies`), never a header any client can set.
+- The trusted-header mode believes the user-name header only from `trusted_proxies`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-import threading
-import time
+import ipaddress
 from dataclasses import dataclass, field
 
+from access.model import ANONYMOUS, Principal
+from access.service import AccessService, Throttle
 from amtswissen.settings import Settings
 
 COOKIE = "amtswissen_sitzung"
@@ -41,101 +42,44 @@ def key_matches(configured: str, presented: bytes) -> bool:
     return hmac.compare_digest(configured.encode("utf-8"), presented)
 
 
-class Throttle:
-    """Failed attempts per client address in a sliding window; thread-safe."""
-
-    MAX_TRACKED = 10_000  # addresses remembered at most (oldest forgotten first)
-
-    def __init__(self, attempts: int, window_seconds: float, clock=time.monotonic):
-        self.attempts, self.window, self.clock = attempts, window_seconds, clock
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def wait_seconds(self, who: str) -> float:
-        """0 when `who` may try again, else the seconds until then."""
-        now = self.clock()
-        with self._lock:
-            recent = [t for t in self._failures.get(who, []) if now - t < self.window]
-            if recent:
-                self._failures[who] = recent
-            else:
-                self._failures.pop(who, None)
-            if len(recent) < self.attempts:
-                return 0.0
-            return recent[-self.attempts] + self.window - now
-
-    def failed(self, who: str) -> None:
-        with self._lock:
-            if len(self._failures) >= self.MAX_TRACKED and who not in self._failures:
-                self._failures.pop(next(iter(self._failures)))
-            self._failures.setdefault(who, []).append(self.clock())
-
-
-@dataclass
-class Session:
-    csrf: str
-    created: float
-    seen: float
-
-
-class Sessions:
-    """Officer sessions in the server's memory (a restart signs everyone out)."""
-
-    def __init__(self, idle_seconds: float, max_seconds: float, clock=time.monotonic):
-        self.idle, self.max, self.clock = idle_seconds, max_seconds, clock
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(token: str) -> str:
-        return hashlib.sha256(token.encode("utf-8", errors="replace")).hexdigest()
-
-    def create(self) -> tuple[str, Session]:
-        token, now = secrets.token_urlsafe(32), self.clock()
-        session = Session(csrf=secrets.token_hex(32), created=now, seen=now)
-        with self._lock:
-            self._expire(now)
-            self._sessions[self._key(token)] = session
-        return token, session
-
-    def get(self, token: str | None) -> Session | None:
-        if not token:
-            return None
-        now = self.clock()
-        with self._lock:
-            session = self._sessions.get(self._key(token))
-            if session is None:
-                return None
-            if now - session.seen > self.idle or now - session.created > self.max:
-                del self._sessions[self._key(token)]
-                return None
-            session.seen = now
-            return session
-
-    def end(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._sessions.pop(self._key(token), None)
-
-    def _expire(self, now: float) -> None:
-        for key in [k for k, s in self._sessions.items() if now - s.seen > self.idle or now - s.created > self.max]:
-            del self._sessions[key]
+def _networks(spec: str | None) -> list:
+    out = []
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if part:
+            out.append(ipaddress.ip_network(part, strict=False))
+    return out
 
 
 class Auth:
-    """The one place that decides about write access, used by the request guard (before a
-    body is read), by the API's dependencies and by the officer pages."""
+    """The one place that turns a request's credentials into a principal."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, access: AccessService):
         self.settings = settings
+        self.access = access
         self.throttle = Throttle(settings.login_attempts, settings.login_lockout_minutes * 60)
-        self.sessions = Sessions(settings.session_minutes * 60, settings.session_max_hours * 3600)
+        self.proxies = _networks(settings.trusted_proxies)
+        self._csrf_secret: str | None = None
 
-    def _configured(self, what: str) -> str:
-        key = self.settings.api_key
-        if not key:
-            raise Denied(403, f"{what} ist nicht eingerichtet (AMTSWISSEN_API_KEY fehlt).")
-        return key
+    def address(self, peer: str, headers) -> str:
+        """The client's address: the peer's, or the last hop a trusted proxy forwards.
+        (Forwarding is read here, not by uvicorn: the trusted-header check needs the peer.)"""
+        forwarded = headers.get("x-forwarded-for")
+        if forwarded and self.from_trusted_proxy(peer):
+            return forwarded.split(",")[-1].strip() or peer
+        return peer
+
+    def https(self, peer: str, headers, scheme: str) -> bool:
+        if self.from_trusted_proxy(peer) and headers.get("x-forwarded-proto"):
+            return headers.get("x-forwarded-proto").split(",")[-1].strip().lower() == "https"
+        return scheme == "https"
+
+    def from_trusted_proxy(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in net for net in self.proxies)
 
     def _not_throttled(self, client: str) -> None:
         wait = self.throttle.wait_seconds(client)
@@ -144,30 +88,65 @@ class Auth:
             raise Denied(429, f"Zu viele Fehlversuche von dieser Adresse. Bitte in {minutes} Minute(n) erneut versuchen.",
                          {"Retry-After": str(int(wait) + 1)})
 
-    def check_key(self, presented: bytes, client: str, what: str = "Schreibzugriff") -> None:
-        """Raises Denied (403 not set up, 429 too many failures, 401 wrong or missing key)."""
-        key = self._configured(what)
-        self._not_throttled(client)
-        if not presented or not key_matches(key, presented):
-            self.throttle.failed(client)
-            raise Denied(401, "API-Schlüssel fehlt oder ist falsch (Header X-API-Key).")
+    def _failed(self, client: str, detail: str) -> Denied:
+        self.throttle.failed(client)
         # a success does not clear the count: behind a shared address it would hand an attacker
         # fresh guesses after every legitimate request
+        return Denied(401, detail)
 
-    def check_api_header(self, header: str | None, client: str) -> None:
-        self.check_key(header_bytes(header), client)
+    def credential(self, authorization: str | None, api_key: str | None, client: str) -> Principal | None:
+        """The principal of a token or the installation key; None when none was presented.
+        Raises Denied (429 throttled, 401 wrong)."""
+        presented = None
+        if authorization and authorization[:7].lower() == "bearer ":
+            presented = header_bytes(authorization[7:].strip())
+        elif api_key is not None:
+            presented = header_bytes(api_key)
+        if presented is None:
+            return None
+        self._not_throttled(client)
+        key = self.settings.api_key
+        if key and presented and key_matches(key, presented):
+            return Principal("key", "api-schluessel", self.settings.default_tenant, "schluessel")
+        from datetime import date
 
-    def login(self, password: str, client: str) -> tuple[str, Session]:
-        """A new session for the right key; raises Denied otherwise."""
-        self.check_key(password.encode("utf-8", errors="replace"), client, "Der Verwaltungsbereich")
-        return self.sessions.create()
+        token = self.access.store.check_token(presented.decode("latin-1"), date.today().isoformat())
+        if token is None:
+            raise self._failed(client, "Zugangsdaten fehlen oder sind falsch (Token oder X-API-Key).")
+        return Principal("token", f"token:{token.id}", token.tenant, "token")
 
-    def session(self, token: str | None) -> Session | None:
-        self._configured("Der Verwaltungsbereich")
-        return self.sessions.get(token)
+    def principal(self, headers, cookies: dict[str, str], peer: str, client: str) -> Principal:
+        """Who is asking: token or key, else trusted header, else session, else anonymous."""
+        found = self.credential(headers.get("authorization"), headers.get("x-api-key"), client)
+        if found is not None:
+            return found
+        header = self.settings.trusted_user_header
+        if header and headers.get(header) and self.from_trusted_proxy(peer):
+            user = self.access.header_user(headers.get(header), client)
+            if user is None:
+                raise Denied(403, "Dieser Benutzer ist in Amtswissen nicht eingerichtet.")
+            return Principal("user", user.name, user.tenant, "kopfzeile")
+        session = self.access.session(cookies.get(COOKIE))
+        if session is not None:
+            user = self.access.store.user(session.user)
+            if user is not None and user.active:
+                return Principal("user", user.name, user.tenant, "sitzung")
+        return ANONYMOUS
 
-    def check_form(self, token: str | None, csrf: str | None) -> Session:
-        session = self.session(token)
-        if session is None or not hmac.compare_digest(session.csrf.encode(), (csrf or "").encode("utf-8", "replace")):
+    def csrf(self, principal: Principal, cookie: str | None) -> str:
+        """The CSRF token of a signed-in caller's forms: the session's own, or — for the
+        trusted-header mode, which has no session — a keyed hash of the user name."""
+        session = self.access.session(cookie)
+        if session is not None:
+            return session.csrf
+        if principal.via == "kopfzeile":
+            secret = self._csrf_secret or self.access.store.installation_secret("csrf")
+            self._csrf_secret = secret
+            return hmac.new(secret.encode(), principal.name.encode(), "sha256").hexdigest()
+        return ""
+
+    def check_form(self, principal: Principal, cookie: str | None, presented: str | None) -> None:
+        """Raises Denied unless the form carries the caller's CSRF token."""
+        expected = self.csrf(principal, cookie) if principal.kind == "user" else ""
+        if not expected or not hmac.compare_digest(expected.encode(), (presented or "").encode("utf-8", "replace")):
             raise Denied(403, "Bitte neu anmelden.")
-        return session

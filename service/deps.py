@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPBearer
 
-from service.auth import Auth
+from access.model import Rights
+from service.auth import COOKIE, Auth, Denied
 from search.searcher import Searcher
 
 
@@ -20,20 +21,46 @@ def get_auth(request: Request) -> Auth:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unbekannt"
+    """The client's address: the peer's, or what a configured trusted proxy forwards."""
+    return request.app.state.auth.address(request.client.host if request.client else "unbekannt", request.headers)
 
 
-# declared as a security scheme, so the OpenAPI document and its clients know the header
-API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Wert von AMTSWISSEN_API_KEY")
+# declared as security schemes, so the OpenAPI document and its clients know the headers
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="Maschinen-Token (aw_…) oder der Installationsschlüssel AMTSWISSEN_API_KEY")
+BEARER = HTTPBearer(auto_error=False, description="Maschinen-Token (aw_…)")
 
 
-def require_api_key(request: Request, x_api_key: Annotated[str | None, Depends(API_KEY)] = None) -> str:
-    """Write access for knowledge officers. Without a key in the settings it is switched off.
-    (The request guard checked the same before the body was read; this covers reads like the run log.)"""
-    request.app.state.auth.check_api_header(x_api_key, client_address(request))
-    return "api"
+def get_rights(request: Request, _key: Annotated[str | None, Depends(API_KEY)] = None,
+               _bearer=Depends(BEARER)) -> Rights:
+    """The caller's rights for this request (computed once per request)."""
+    cached = getattr(request.state, "rights", None)
+    if cached is not None:
+        return cached
+    auth: Auth = request.app.state.auth
+    peer = request.client.host if request.client else "unbekannt"
+    principal = auth.principal(request.headers, request.cookies, peer, client_address(request))
+    with request.app.state.searcher.snapshot() as reader:
+        names = reader.collections()
+    rights = auth.access.rights(principal, names)
+    request.state.rights = rights
+    return rights
+
+
+def require_writer(rights: Annotated[Rights, Depends(get_rights)]) -> Rights:
+    """Write access: someone who may edit at least one collection (each route checks its own)."""
+    if rights.principal.anonymous:
+        raise Denied(401, "Zugangsdaten fehlen (Token oder X-API-Key).")
+    if not rights.edit and not rights.admin_of:
+        raise Denied(403, "Keine Schreibrechte.")
+    return rights
+
+
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(COOKIE)
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 AuthDep = Annotated[Auth, Depends(get_auth)]
-WriterDep = Annotated[str, Depends(require_api_key)]
+RightsDep = Annotated[Rights, Depends(get_rights)]
+WriterDep = Annotated[Rights, Depends(require_writer)]

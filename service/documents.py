@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import threading
 from urllib.parse import quote
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +14,12 @@ from fastapi.responses import FileResponse, Response
 
 from ingest import writes
 from ingest.metadata import MetadataError
-from ingest.names import InvalidName
+from ingest.names import InvalidName, display_name
 from index.base import Document, ModelMismatch
 from ingest.writes import DocumentNotFound
-from service.deps import SearcherDep, WriterDep
+from access.model import Rights
+from service.auth import Denied
+from service.deps import RightsDep, SearcherDep, WriterDep, client_address
 from service.errors import responses
 from service.schemas import DocumentInfo, DocumentList, HistoryPurged, IngestResult, VersionInfo
 
@@ -41,6 +44,56 @@ def _info(doc: Document, version: int | None = None) -> DocumentInfo:
     )
 
 
+class WriteSlots:
+    """Uploads and replacements running at once, per tenant: one municipality's bulk
+    upload takes at most `per_tenant` of the workers, the rest stay free for the
+    others' searches and writes. A full tenant gets 429, not a queue."""
+
+    def __init__(self, per_tenant: int):
+        self.per_tenant = per_tenant
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, tenant: str) -> Iterator[None]:
+        with self._lock:
+            if self._running.get(tenant, 0) >= self.per_tenant:
+                raise Denied(429, f"Für diesen Mandanten laufen schon {self.per_tenant} Uploads. "
+                                  "Bitte warten, bis einer fertig ist.", {"Retry-After": "5"})
+            self._running[tenant] = self._running.get(tenant, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[tenant] -= 1
+
+
+def note_deputy_use(request: Request, rights: Rights, collections: set[str], target: str) -> None:
+    """A deputy's every use of what they hold only as a deputy goes into the audit log."""
+    used = collections & rights.via_deputy
+    if used:
+        access = request.app.state.access
+        for collection in sorted(used):
+            access.audit(rights, "vertretung-genutzt", collection, target, request.url.path,
+                         client_address(request))
+
+
+def readable_document(reader, doc_id: str, rights: Rights) -> Document:
+    """The document if the caller may read it; 404 otherwise (whether it exists is not told)."""
+    doc = reader.document(doc_id)
+    if doc is None or not rights.can_read(doc.collection):
+        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
+    return doc
+
+
+def editable_document(searcher, doc_id: str, rights: Rights) -> Document:
+    with searcher.snapshot() as reader:
+        doc = readable_document(reader, doc_id, rights)
+    if not rights.can_edit(doc.collection):
+        raise Denied(403, f"Keine Schreibrechte für die Sammlung „{doc.collection}“.")
+    return doc
+
+
 def _limits(request: Request):
     settings = request.app.state.settings
     return settings.chunk_sizes(), settings.ingest_limits()
@@ -59,20 +112,22 @@ def _as_http_errors() -> Iterator[None]:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
-@router.get("/documents", response_model=DocumentList)
-def list_documents(searcher: SearcherDep) -> DocumentList:
+@router.get("/documents", response_model=DocumentList, responses=responses(401))
+def list_documents(searcher: SearcherDep, rights: RightsDep) -> DocumentList:
+    """The documents of the collections the caller may read."""
     with searcher.snapshot() as store:
         rows = store.list_documents()
-    return DocumentList(documents=[_info(r) for r in rows])
+    return DocumentList(documents=[_info(r) for r in rows if rights.can_read(r.collection)])
 
 
-@router.get("/documents/{doc_id}", response_model=DocumentInfo, responses=responses(404))
-def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
+@router.get("/documents/{doc_id}", response_model=DocumentInfo, responses=responses(401, 404))
+def get_document(doc_id: str, request: Request, searcher: SearcherDep, rights: RightsDep) -> DocumentInfo:
     with searcher.snapshot() as store:
         row = next(iter(store.list_documents(doc_id)), None)
         versions = store.versions(doc_id)
-    if row is None:
+    if row is None or not rights.can_read(row.collection):
         raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
+    note_deputy_use(request, rights, {row.collection}, doc_id)
     info = _info(row)
     info.versions = [VersionInfo(version=v.version, event=v.event, sha256=v.sha256, size=v.size, at=v.at, by=v.by)
                      for v in versions]
@@ -82,15 +137,18 @@ def get_document(doc_id: str, searcher: SearcherDep) -> DocumentInfo:
 @router.get("/documents/{doc_id}/file", response_class=FileResponse, responses={
     200: {"description": "die Originaldatei", "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                                          for t in FILE_TYPES}},
-    **responses(404)})
-def document_file(doc_id: str, searcher: SearcherDep) -> Response:
+    **responses(401, 404)})
+def document_file(doc_id: str, request: Request, searcher: SearcherDep, rights: RightsDep) -> Response:
     with searcher.snapshot() as reader:
-        doc = reader.document(doc_id)
-        if doc is None:
-            raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
+        doc = readable_document(reader, doc_id, rights)
         original = reader.original(doc.stored_file)  # a file in the folder, or bytes from PostgreSQL
     if original is None:
         raise HTTPException(status_code=404, detail="Die Originaldatei fehlt im Index.")
+    access = request.app.state.access
+    registered = access.store.collection(doc.collection)
+    if registered is None or registered.visibility != "oeffentlich":  # downloads of restricted files
+        access.audit(rights, "datei-abgerufen", doc.collection, doc.id, doc.source, client_address(request))
+    note_deputy_use(request, rights, {doc.collection}, doc.id)
     media = mimetypes.guess_type(doc.source)[0] or "application/octet-stream"
     if Path(doc.source).suffix.lower() in (".md", ".markdown"):
         media = "text/markdown"
@@ -115,7 +173,7 @@ WRITE_ERRORS = responses(401, 403, 413, 422, 429)
 
 @router.post("/documents", response_model=IngestResult, status_code=201, responses=WRITE_ERRORS)
 def upload_document(
-    request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile,
+    request: Request, searcher: SearcherDep, rights: WriterDep, file: UploadFile,
     collection: Annotated[str, Form(max_length=64)] = "default",
     title: OptionalForm = None, gueltig_ab: OptionalForm = None, gueltig_bis: OptionalForm = None,
     zustaendig: OptionalForm = None, zuletzt_geprueft: OptionalForm = None, schlagworte: OptionalForm = None,
@@ -125,12 +183,12 @@ def upload_document(
     Collection names: letters, digits, "-" and "_"."""
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
-    return upload(request, searcher, file, collection, by, meta)
+    return upload(request, searcher, file, collection, rights, meta)
 
 
 @router.put("/documents/{doc_id}", response_model=IngestResult, responses={**WRITE_ERRORS, **responses(404)})
 def replace_document(
-    doc_id: str, request: Request, searcher: SearcherDep, by: WriterDep, file: UploadFile,
+    doc_id: str, request: Request, searcher: SearcherDep, rights: WriterDep, file: UploadFile,
     title: OptionalForm = None, gueltig_ab: OptionalForm = None, gueltig_bis: OptionalForm = None,
     zustaendig: OptionalForm = None, zuletzt_geprueft: OptionalForm = None, schlagworte: OptionalForm = None,
 ) -> IngestResult:
@@ -139,47 +197,89 @@ def replace_document(
     sizes, limits = _limits(request)
     meta = {"title": title, "gueltig_ab": gueltig_ab, "gueltig_bis": gueltig_bis, "zustaendig": zustaendig,
             "zuletzt_geprueft": zuletzt_geprueft, "schlagworte": schlagworte}
-    with _as_http_errors():
-        result = writes.replace(searcher.backend, searcher.embedder, doc_id, file.filename, file.file, by,
-                                meta, sizes, limits)
+    doc = editable_document(searcher, doc_id, rights)
+    access = request.app.state.access
+    with request.app.state.write_slots.slot(access.tenant_of(doc.collection)), _as_http_errors():
+        result = writes.replace(searcher.backend, searcher.embedder, doc_id, file.filename, file.file,
+                                rights.principal.name, meta, sizes, limits)
+    access.audit(rights, "dokument-ersetzt", doc.collection, doc_id, display_name(file.filename),
+                 client_address(request))
     return _result(result)
 
 
 @router.delete("/documents/{doc_id}", status_code=204, responses={**responses(401, 403, 404, 429)})
-def delete_document(doc_id: str, searcher: SearcherDep, by: WriterDep) -> None:
+def delete_document(doc_id: str, request: Request, searcher: SearcherDep, rights: WriterDep) -> None:
     """Remove a document and erase its text, its vectors and the stored originals of all its
     versions. The version records (date, who, hash, size) stay until the history is purged."""
-    remove_document(searcher, doc_id, by)
+    remove_document(request, searcher, doc_id, rights)
 
 
 @router.delete("/documents/{doc_id}/history", response_model=HistoryPurged, responses=responses(401, 403, 404, 429))
-def purge_document_history(doc_id: str, searcher: SearcherDep, by: WriterDep) -> HistoryPurged:
+def purge_document_history(doc_id: str, request: Request, searcher: SearcherDep,
+                           rights: WriterDep) -> HistoryPurged:
     """Erase the version history: of a current document every version but the current one;
-    of a deleted document all its records and its name in the ingest runs."""
+    of a deleted document all its records and its name in the ingest runs (tenant
+    administrators of the default tenant only, as the record no longer names a collection)."""
+    with searcher.snapshot() as reader:
+        doc = reader.document(doc_id)
+    if doc is not None:
+        editable_document(searcher, doc_id, rights)
+    elif request.app.state.settings.default_tenant not in rights.admin_of:
+        raise HTTPException(status_code=404, detail="Dokument nicht gefunden.")
     with _as_http_errors():
         erased = writes.purge_history(searcher.backend, doc_id)
+    request.app.state.access.audit(rights, "verlauf-geloescht", doc.collection if doc else "", doc_id,
+                                   f"{erased} Versionen", client_address(request))
     return HistoryPurged(id=doc_id, versions_erased=erased)
 
 
-def upload(request: Request, searcher, file: UploadFile, collection: str, by: str, meta: dict | None = None):
+def upload(request: Request, searcher, file: UploadFile, collection: str, rights: Rights, meta: dict | None = None):
     """Stage an uploaded file and ingest it into the collection (API and officer pages)."""
     sizes, limits = _limits(request)
-    with _as_http_errors():
-        result = writes.upload(searcher.backend, searcher.embedder, file.filename, file.file, collection, by,
-                               meta, sizes, limits)
+    if not rights.can_edit(collection):
+        # a new collection name belongs to the default tenant: its editors may start it
+        access = request.app.state.access
+        new = access.store.collection(collection) is None and collection not in rights.read
+        if not (new and access.rights(rights.principal, [collection]).can_edit(collection)):
+            raise Denied(403, f"Keine Schreibrechte für die Sammlung „{collection}“.")
+    access = request.app.state.access
+    with request.app.state.write_slots.slot(access.tenant_of(collection)), _as_http_errors():
+        result = writes.upload(searcher.backend, searcher.embedder, file.filename, file.file, collection,
+                               rights.principal.name, meta, sizes, limits)
+    access.audit(rights, "dokument-hochgeladen", collection, result.doc_id or "", display_name(file.filename),
+                 client_address(request))
     return _result(result)
 
 
-def remove_document(searcher, doc_id: str, by: str) -> None:
+def remove_document(request: Request, searcher, doc_id: str, rights: Rights) -> None:
+    doc = editable_document(searcher, doc_id, rights)
     with _as_http_errors():
-        writes.remove(searcher.backend, searcher.embedder, doc_id, by)
+        writes.remove(searcher.backend, searcher.embedder, doc_id, rights.principal.name)
+    request.app.state.access.audit(rights, "dokument-geloescht", doc.collection, doc_id, doc.source,
+                                   client_address(request))
 
 
 @router.get("/ingest/runs", tags=["Betrieb"], responses=responses(401, 403, 429))
-def ingest_runs(searcher: SearcherDep, by: WriterDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
-    """The ingest history with each file's outcome (knowledge officers only: it names files)."""
+def ingest_runs(request: Request, searcher: SearcherDep, rights: WriterDep,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict]:
+    """The ingest history with each file's outcome, of the collections the caller may edit
+    (it names files)."""
     with searcher.snapshot() as store:
-        return store.runs(limit)
+        return visible_runs(store.runs(limit), rights, request.app.state.access.tenant_of)
+
+
+def visible_runs(runs: list[dict], rights: Rights, tenant_of) -> list[dict]:
+    """Runs of the collections the caller edits — or, for a collection that is gone from
+    the index (its last document deleted), of the tenants the caller administers."""
+    out = []
+    for run in runs:
+        collection = (run.get("report") or {}).get("collection")
+        if collection is not None and not rights.can_edit(collection) and tenant_of(collection) not in rights.admin_of:
+            continue
+        if collection is None and not rights.admin_of:
+            continue  # a run recorded before runs named their collection: administrators only
+        out.append(run)
+    return out
 
 
 def _result(result: writes.WriteResult) -> IngestResult:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth import COOKIE, Auth, Denied
+from service.auth import Auth, Denied
 
 SMALL_BODY = 64 * 1024  # forms, deletes, search: nothing legitimate comes near this
 UPLOADS = {("POST", re.compile(r"/api/documents/?")), ("PUT", re.compile(r"/api/documents/[^/]+")),
@@ -58,14 +58,25 @@ class RequestGuard:
         return SMALL_BODY
 
     def _authorise(self, method: str, path: str, headers: Headers, scope: Scope) -> None:
-        """Raises Denied for a write without credentials; routes check again (and the CSRF token)."""
+        """Raises Denied for a write without credentials; routes check the rights (and the
+        CSRF token). The API takes tokens or the key, never the cookie: a page of another
+        site cannot make a signed-in browser write through it."""
         if method in READ_METHODS:
             return
+        client = self._address(scope, headers)
         if path.startswith("/api/"):
-            self.auth.check_api_header(headers.get("x-api-key"), _client(scope))
-        elif path.startswith("/verwaltung/") and path not in ("/verwaltung/anmelden", "/verwaltung/abmelden"):
-            if self.auth.session(cookie_parser(headers.get("cookie", "")).get(COOKIE)) is None:
+            if self.auth.credential(headers.get("authorization"), headers.get("x-api-key"), client) is None:
+                raise Denied(401, "Zugangsdaten fehlen (Token oder X-API-Key).")
+        elif path.startswith(("/verwaltung/", "/konto/")) and path not in ("/verwaltung/anmelden",
+                                                                          "/verwaltung/abmelden"):
+            cookies = cookie_parser(headers.get("cookie", ""))
+            if self.auth.principal(Headers(raw=[(k, v) for k, v in headers.raw if k.lower() not in
+                                                (b"authorization", b"x-api-key")]), cookies,
+                                   _client(scope), client).kind != "user":
                 raise Denied(403, "Bitte neu anmelden.")
+
+    def _address(self, scope: Scope, headers: Headers) -> str:
+        return self.auth.address(_client(scope), headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

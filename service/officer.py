@@ -1,8 +1,9 @@
-"""Knowledge officers' pages (German, server-rendered): documents, upload, delete, ingest history.
+"""Knowledge officers' pages (German, server-rendered): sign-in, documents, upload, delete,
+ingest history, evaluation.
 
-Access: the API key from the settings, entered once on a login form; the browser then
-holds a random session token (service/auth.py: server-side, expiring, ended by
-"Abmelden"), and every form carries the session's own CSRF token.
+Sign-in: a local account (argon2id) or the directory (LDAP), or the reverse proxy's
+trusted header. The browser then holds a random session token (server-side, expiring,
+ended by "Abmelden"), and every form carries the session's own CSRF token.
 """
 
 from __future__ import annotations
@@ -13,47 +14,68 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from access.model import Rights
+from access.service import SignInFailed, Throttled
 from ingest.names import display_name
-from service.auth import COOKIE, Denied, Session
-from service.deps import AuthDep, SearcherDep, client_address
-from service.documents import remove_document, upload
+from service.auth import COOKIE, Denied
+from service.deps import AuthDep, RightsDep, SearcherDep, client_address
+from service.documents import remove_document, upload, visible_runs
 from service.templating import templates
 
 router = APIRouter(prefix="/verwaltung", include_in_schema=False)
 SORTS = {"titel": "title", "sammlung": "collection", "eingelesen": "ingested_at"}
 
 
-def _session(request: Request) -> Session | None:
-    return request.app.state.auth.session(request.cookies.get(COOKIE))
+def check_form(request: Request, token: str) -> None:
+    """The form's CSRF token must be the caller's (session or trusted header)."""
+    principal = request.state.rights.principal if getattr(request.state, "rights", None) else None
+    if principal is None:
+        raise Denied(403, "Bitte neu anmelden.")
+    request.app.state.auth.check_form(principal, request.cookies.get(COOKIE), token)
 
 
-def _check_form(request: Request, token: str) -> Session:
-    return request.app.state.auth.check_form(request.cookies.get(COOKIE), token)
+def csrf_of(request: Request) -> str:
+    rights = request.state.rights
+    return request.app.state.auth.csrf(rights.principal, request.cookies.get(COOKIE))
 
 
 def _secure(request: Request) -> bool:
     configured = request.app.state.settings.cookie_secure
-    return configured if configured is not None else request.url.scheme == "https"
+    peer = request.client.host if request.client else ""
+    return configured if configured is not None else request.app.state.auth.https(peer, request.headers,
+                                                                                  request.url.scheme)
+
+
+def signed_in(rights: Rights) -> bool:
+    return rights.principal.kind == "user"
+
+
+def may_tend(rights: Rights) -> bool:
+    """The officer area is for those who edit, tend or administer something."""
+    return signed_in(rights) and bool(rights.edit or rights.officer or rights.admin_of)
 
 
 @router.get("/anmelden", response_class=HTMLResponse)
-def login_form(request: Request, auth: AuthDep, fehler: str = ""):
-    auth.session(None)  # 403 when the area is not set up
+def login_form(request: Request, fehler: str = ""):
     return templates.TemplateResponse(request, "login.html",
-                                      {"fehler": "Der Schlüssel stimmt nicht." if fehler else ""})
+                                      {"fehler": "Benutzername oder Passwort stimmen nicht." if fehler else ""})
 
 
 @router.post("/anmelden")
-def login(request: Request, auth: AuthDep, schluessel: Annotated[str, Form(max_length=500)]):
+def login(request: Request, auth: AuthDep, benutzer: Annotated[str, Form(max_length=64)],
+          passwort: Annotated[str, Form(max_length=500)]):
+    from access.ldap import LdapUnavailable
+
     try:
-        token, _ = auth.login(schluessel, client_address(request))
-    except Denied as denied:
-        if denied.status == 401:
-            return RedirectResponse("/verwaltung/anmelden?fehler=1", status_code=303)
-        if denied.status == 429:
-            return templates.TemplateResponse(request, "login.html", {"fehler": denied.detail},
-                                              status_code=429, headers=denied.headers)
-        raise
+        user = auth.access.login(benutzer, passwort, client_address(request))
+    except SignInFailed:
+        return RedirectResponse("/verwaltung/anmelden?fehler=1", status_code=303)
+    except Throttled as throttled:
+        return templates.TemplateResponse(request, "login.html", {"fehler": throttled.detail}, status_code=429,
+                                          headers={"Retry-After": str(int(throttled.wait) + 1)})
+    except LdapUnavailable as exc:
+        return templates.TemplateResponse(request, "login.html", {"fehler": str(exc)}, status_code=503)
+    token, _ = auth.access.new_session(user, "passwort")
     response = RedirectResponse("/verwaltung", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/",
                         max_age=request.app.state.settings.session_max_hours * 3600)
@@ -62,20 +84,22 @@ def login(request: Request, auth: AuthDep, schluessel: Annotated[str, Form(max_l
 
 @router.post("/abmelden")
 def logout(request: Request, auth: AuthDep):
-    auth.sessions.end(request.cookies.get(COOKIE))
+    auth.access.end_session(request.cookies.get(COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("", response_class=HTMLResponse)
-def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: str = "titel", meldung: str = ""):
-    session = _session(request)
-    if session is None:
+def overview(request: Request, searcher: SearcherDep, rights: RightsDep, q: str = "", sortierung: str = "titel",
+             meldung: str = ""):
+    if not signed_in(rights):
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    if not may_tend(rights):
+        return RedirectResponse("/konto", status_code=303)
     with searcher.snapshot() as store:
-        documents = store.list_documents()
-        runs = store.runs(20)
+        documents = [d for d in store.list_documents() if rights.can_read(d.collection)]
+        runs = visible_runs(store.runs(20), rights, request.app.state.access.tenant_of)
     needle = q.strip().casefold()
     if needle:
         documents = [d for d in documents if needle in f"{d.title} {d.source} {d.collection}".casefold()]
@@ -84,31 +108,34 @@ def overview(request: Request, searcher: SearcherDep, q: str = "", sortierung: s
     return templates.TemplateResponse(
         request, "officer.html",
         {"documents": documents, "runs": runs, "q": q, "sortierung": sortierung, "meldung": meldung,
-         "token": session.csrf},
+         "token": csrf_of(request), "rights": rights, "editable": sorted(rights.edit)},
     )
 
 
 @router.post("/hochladen")
 def upload_files(
-    request: Request, searcher: SearcherDep, dateien: list[UploadFile],
+    request: Request, searcher: SearcherDep, rights: RightsDep, dateien: list[UploadFile],
     token: Annotated[str, Form()], sammlung: Annotated[str, Form(max_length=64)] = "default",
 ):
-    _check_form(request, token)
+    check_form(request, token)
     done, failed = 0, []
     for file in dateien:
         try:
-            upload(request, searcher, file, sammlung or "default", "verwaltung")
+            upload(request, searcher, file, sammlung or "default", rights)
             done += 1
         except HTTPException as exc:
+            failed.append(f"{display_name(file.filename)}: {exc.detail}")
+        except Denied as exc:
             failed.append(f"{display_name(file.filename)}: {exc.detail}")
     message = f"{done} Datei(en) übernommen" + (f"; nicht übernommen: {'; '.join(failed)}" if failed else "")
     return RedirectResponse("/verwaltung?" + urlencode({"meldung": message}), status_code=303)
 
 
 @router.post("/loeschen/{doc_id}")
-def delete(request: Request, doc_id: str, searcher: SearcherDep, token: Annotated[str, Form()]):
-    _check_form(request, token)
-    remove_document(searcher, doc_id, "verwaltung")
+def delete(request: Request, doc_id: str, searcher: SearcherDep, rights: RightsDep,
+           token: Annotated[str, Form()]):
+    check_form(request, token)
+    remove_document(request, searcher, doc_id, rights)
     return RedirectResponse("/verwaltung?meldung=Dokument entfernt", status_code=303)
 
 
@@ -133,30 +160,36 @@ def _trend_svg(evaluations: list[dict], width: int = 480, height: int = 140) -> 
 
 
 @router.get("/auswertung", response_class=HTMLResponse)
-def evaluation_page(request: Request, searcher: SearcherDep, lauf: int | None = None):
-    session = _session(request)
-    if session is None:
+def evaluation_page(request: Request, searcher: SearcherDep, rights: RightsDep, lauf: int | None = None):
+    if not signed_in(rights):
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    if not rights.officer:
+        raise Denied(403, "Die Auswertung ist dem Wissensmanagement vorbehalten.")
     with searcher.snapshot() as store:
-        evaluations = store.evaluations()
+        evaluations = [e for e in store.evaluations() if e["report"].get("tenant") == rights.principal.tenant]
     current = next((e for e in evaluations if e["id"] == lauf), None)
     return templates.TemplateResponse(
         request, "evaluation.html",
         {"evaluations": evaluations, "current": current, "trend": _trend_svg(evaluations),
-         "token": session.csrf},
+         "token": csrf_of(request)},
     )
 
 
 @router.post("/auswertung")
-def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, token: Annotated[str, Form()]):
-    """Run a question file (format of ../shared/eval/README.md) against the current index."""
+def run_evaluation(request: Request, searcher: SearcherDep, rights: RightsDep, fragen: UploadFile,
+                   token: Annotated[str, Form()]):
+    """Run a question file (format of ../shared/eval/README.md) against the current index,
+    over the collections the officer tends; the run belongs to the officer's tenant."""
     import json
     import tempfile
+    from functools import partial
     from pathlib import Path
 
     from search.evaluate import evaluate, load_questions
 
-    _check_form(request, token)
+    check_form(request, token)
+    if not rights.officer:
+        raise Denied(403, "Die Auswertung ist dem Wissensmanagement vorbehalten.")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fragen.jsonl"
         path.write_bytes(fragen.file.read())
@@ -166,7 +199,8 @@ def run_evaluation(request: Request, searcher: SearcherDep, fragen: UploadFile, 
             raise HTTPException(status_code=422, detail="Fragendatei nicht lesbar: keine UTF-8-Textdatei") from exc
         except (ValueError, json.JSONDecodeError) as exc:
             raise HTTPException(status_code=422, detail=f"Fragendatei nicht lesbar: {exc}") from exc
-    report = evaluate(questions, searcher.search).to_dict()
+    report = evaluate(questions, partial(searcher.search, readable=rights.officer)).to_dict()
+    report["tenant"] = rights.principal.tenant
     with searcher.backend.session() as store:
         run_id = store.record_evaluation(fragen.filename or "fragen.jsonl", report)
     return RedirectResponse(f"/verwaltung/auswertung?lauf={run_id}", status_code=303)

@@ -99,8 +99,12 @@ API_KEY = "geheim-123"
 
 
 def api_settings(folder: Path, embedder: Embedder, **overrides) -> Settings:
-    """Settings on a fresh small index (one law) with an API key; overrides: any Settings field."""
-    return Settings(**{"index": small_index(folder, embedder), "model": MODEL_DIR, "api_key": API_KEY, **overrides})
+    """Settings on a fresh small index (one law) with an API key; overrides: any Settings field.
+    Collections nobody registered are public here, as in an installation that keeps all its
+    material open: tests of other features need not sign in to read what they wrote. The
+    access rules themselves are tested with registered collections (test_access_matrix.py)."""
+    return Settings(**{"index": small_index(folder, embedder), "model": MODEL_DIR, "api_key": API_KEY,
+                       "default_visibility": "oeffentlich", **overrides})
 
 
 @contextmanager
@@ -195,3 +199,27 @@ def database_url(postgres_server) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+OFFICER, OFFICER_PASSWORD = "olga", "Wissen-2026-äöü"
+
+
+def add_user(settings: Settings, name: str, password: str | None = None, role: str | None = "officer",
+             tenant: str = "standard", collection: str | None = None, unit: str | None = None) -> None:
+    """A local user with a grant, written as the CLI writes it (into the index's access tables)."""
+    from access.service import AccessService
+
+    access = AccessService.from_settings(settings)
+    try:
+        if tenant not in {t.id for t in access.store.tenants()}:
+            access.store.add_tenant(tenant, tenant, "test")
+        access.store.add_user(tenant, name, "test", password=password, unit=unit)
+        if role:
+            access.store.grant(tenant, "user", name, role, collection, "test")
+    finally:
+        access.close()
+
+
+def login(client, name: str = OFFICER, password: str = OFFICER_PASSWORD):
+    return client.post("/verwaltung/anmelden", data={"benutzer": name, "passwort": password},
+                       follow_redirects=False)

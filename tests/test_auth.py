@@ -1,14 +1,18 @@
-"""Write access: keys compared as bytes (umlauts never 500), failed attempts slowed down,
-random server-side sessions with expiry and real logout, per-session CSRF tokens."""
+"""Sign-in and write access: local accounts (argon2id), keys compared as bytes (umlauts
+never 500), failed attempts slowed down per address and per account, random server-side
+sessions with expiry and real logout, per-session CSRF tokens, tokens and the installation key."""
 
 import re
 
 import httpx
 import pytest
 
+from access.passwords import hash_password, verify_password
+from access.service import AccessService, Throttle
 from service.api import create_app
-from service.auth import COOKIE, Sessions, Throttle
-from tests.conftest import amtswissen_serve, api_client, api_settings, served, small_index
+from service.auth import COOKIE
+from tests.conftest import (OFFICER, OFFICER_PASSWORD, add_user, amtswissen_serve, api_client, api_settings, login,
+                            served, small_index)
 
 UMLAUT_KEY = "Schlüssel-2026"
 
@@ -16,11 +20,12 @@ UMLAUT_KEY = "Schlüssel-2026"
 @pytest.fixture()
 def client(tmp_path, embedder):
     with api_client(tmp_path, embedder, api_key=UMLAUT_KEY) as c:
+        add_user(c.app.state.settings, OFFICER, OFFICER_PASSWORD)
         yield c
 
 
-def _login(client, key=UMLAUT_KEY):
-    return client.post("/verwaltung/anmelden", data={"schluessel": key}, follow_redirects=False)
+def _login(client, password=OFFICER_PASSWORD, name=OFFICER):
+    return login(client, name, password)
 
 
 def _csrf(client) -> str:
@@ -36,13 +41,31 @@ def test_a_key_with_umlauts_works_and_wrong_non_ascii_keys_are_401(tmp_path, emb
         assert ok.status_code == 201, ok.text
         for raw in (b"\xe4", "äöü".encode(), b"Schl\xfcssel-2026"):  # latin-1 ä, UTF-8 umlauts, latin-1 of the key
             r = httpx.delete(f"{base}/api/documents/xyz", headers={"X-API-Key": raw})
-            assert r.status_code == 401 and "API-Schlüssel" in r.json()["detail"], raw
+            assert r.status_code == 401 and "Zugangsdaten" in r.json()["detail"], raw
 
 
 def test_login_with_umlauts(client):
     assert _login(client, "äöü").headers["location"].endswith("fehler=1")
+    assert _login(client, OFFICER_PASSWORD, "niemand").headers["location"].endswith("fehler=1")
     assert _login(client).headers["location"] == "/verwaltung"
     assert client.get("/verwaltung").status_code == 200
+
+
+def test_passwords_are_stored_as_argon2id_hashes(client):
+    access = client.app.state.access
+    stored = access.store.password_hash(OFFICER)
+    assert stored.startswith("$argon2id$") and OFFICER_PASSWORD not in stored
+    assert verify_password(stored, OFFICER_PASSWORD) and not verify_password(stored, "falsch")
+    with pytest.raises(ValueError):
+        hash_password("kurz")
+
+
+def test_a_disabled_user_is_signed_out_at_once(client):
+    _login(client)
+    assert client.get("/verwaltung").status_code == 200
+    client.app.state.access.store.update_user(OFFICER, "test", active=False)
+    assert client.get("/verwaltung", follow_redirects=False).headers["location"] == "/verwaltung/anmelden"
+    assert _login(client).headers["location"].endswith("fehler=1")
 
 
 def test_odd_cookies_and_tokens_are_refused_not_500(client):
@@ -78,13 +101,20 @@ def test_csrf_tokens_belong_to_one_session(client):
     assert client.post("/verwaltung/loeschen/x", data={"token": theirs}).status_code == 404  # accepted; no such doc
 
 
-def test_failed_logins_lock_the_address_even_for_the_right_key(client):
+def test_failed_logins_lock_the_account_even_for_the_right_password(client):
     for _ in range(5):
         assert _login(client, "falsch").headers["location"].endswith("fehler=1")
     r = _login(client)
     assert r.status_code == 429 and "Zu viele Fehlversuche" in r.text and int(r.headers["retry-after"]) > 60
-    api = client.delete("/api/documents/x", headers={"X-API-Key": UMLAUT_KEY.encode()})
-    assert api.status_code == 429  # the same count guards the API key
+    # the account is locked from every address; the attempts are in the audit log
+    log = client.app.state.access.store.audit_log("standard")
+    assert sum(e.action == "anmeldung-fehlgeschlagen" and e.target == OFFICER for e in log) == 5
+
+
+def test_failed_logins_lock_the_address_across_accounts(client):
+    for i in range(5):
+        assert _login(client, "falsch", f"rater{i}").headers["location"].endswith("fehler=1")
+    assert _login(client).status_code == 429
 
 
 def test_api_key_guessing_is_slowed_down(tmp_path, embedder):
@@ -95,26 +125,33 @@ def test_api_key_guessing_is_slowed_down(tmp_path, embedder):
 
 def test_secure_cookie_over_https(tmp_path, embedder):
     with api_client(tmp_path, embedder, base_url="https://testserver") as client:
-        cookie = _login(client, "geheim-123").headers["set-cookie"]
+        add_user(client.app.state.settings, OFFICER, OFFICER_PASSWORD)
+        cookie = _login(client).headers["set-cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     (tmp_path / "b").mkdir()
     with api_client(tmp_path / "b", embedder) as client:
-        assert "Secure" not in _login(client, "geheim-123").headers["set-cookie"]
+        add_user(client.app.state.settings, OFFICER, OFFICER_PASSWORD)
+        assert "Secure" not in _login(client).headers["set-cookie"]
 
 
-def test_sessions_expire_when_idle_and_in_any_case():
+def test_sessions_expire_when_idle_and_in_any_case(tmp_path, embedder):
+    settings = api_settings(tmp_path, embedder, session_minutes=1, session_max_hours=1)
+    add_user(settings, OFFICER, OFFICER_PASSWORD)
+    access = AccessService.from_settings(settings)
     now = [0.0]
-    sessions = Sessions(idle_seconds=60, max_seconds=300, clock=lambda: now[0])
-    token, _ = sessions.create()
+    access.clock = lambda: now[0]
+    user = access.store.user(OFFICER)
+    token, _ = access.new_session(user, "test")
     now[0] = 59
-    assert sessions.get(token) is not None
+    assert access.session(token) is not None
     now[0] = 120  # 61 s idle
-    assert sessions.get(token) is None
-    token, _ = sessions.create()
-    for t in range(170, 500, 50):  # active every 50 s, but older than 300 s at the end
+    assert access.session(token) is None
+    token, _ = access.new_session(user, "test")
+    for t in range(170, 3900, 50):  # active every 50 s, but older than an hour at the end
         now[0] = t
-        alive = sessions.get(token) is not None
+        alive = access.session(token) is not None
     assert not alive
+    access.close()
 
 
 def test_throttle_forgets_after_the_window():

@@ -60,10 +60,11 @@ QUESTION = "Wie lange ist ein Reisepass für Jugendliche gültig?"
 
 @pytest.fixture(params=["folder", "postgres"])
 def settings(request, tmp_path) -> Settings:
+    # collections nobody registered are public here (tests/conftest.py api_settings says why)
     if request.param == "postgres":
-        return Settings(index=tmp_path / "work", model=MODEL_DIR, api_key=API_KEY,
+        return Settings(index=tmp_path / "work", model=MODEL_DIR, api_key=API_KEY, default_visibility="oeffentlich",
                         database_url=request.getfixturevalue("database_url"))
-    return Settings(index=tmp_path / "index", model=MODEL_DIR, api_key=API_KEY)
+    return Settings(index=tmp_path / "index", model=MODEL_DIR, api_key=API_KEY, default_visibility="oeffentlich")
 
 
 def _env(settings: Settings) -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 
 from amtswissen.settings import PROJECT_ROOT, Settings
 from service.api import create_app
-from tests.conftest import MODEL_DIR, served, small_index
+from tests.conftest import OFFICER, OFFICER_PASSWORD, add_user, MODEL_DIR, served, small_index
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -110,9 +110,19 @@ def test_keyboard_only_skip_link_and_empty_state(browser, base_url):
 def officer_url(tmp_path_factory, embedder):
     """A server of its own with an API key, on a copy of a small corpus (this test writes)."""
     folder = tmp_path_factory.mktemp("officer")
-    settings = Settings(index=small_index(folder, embedder), model=MODEL_DIR, api_key="geheim")
+    settings = Settings(index=small_index(folder, embedder), model=MODEL_DIR, default_visibility="oeffentlich")
+    add_user(settings, OFFICER, OFFICER_PASSWORD)
+    add_user(settings, "vera", "Vertretung-2026", role=None)
     with served(create_app(settings, embedder)) as url:
         yield url, folder
+
+
+def _sign_in(page, url: str, name: str = OFFICER, password: str = OFFICER_PASSWORD) -> None:
+    page.goto(url + "/verwaltung/anmelden")
+    page.fill("#benutzer", name)
+    page.fill("#passwort", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "/anmelden" not in u)
 
 
 def test_officer_uploads_a_document_search_finds_it_delete_removes_it(browser, officer_url):
@@ -120,10 +130,7 @@ def test_officer_uploads_a_document_search_finds_it_delete_removes_it(browser, o
     note = folder / "fundsachen.md"
     note.write_text("# Fundbüro\n\nFundsachen werden im Bürgerbüro sechs Monate aufbewahrt.\n", encoding="utf-8")
     page = browser.new_page()
-    page.goto(url + "/verwaltung")
-    page.fill("#schluessel", "geheim")
-    page.keyboard.press("Enter")
-    page.wait_for_url(url + "/verwaltung")
+    _sign_in(page, url)
     assert _serious_violations(page) == []
     page.set_input_files("#dateien", str(note))
     page.fill("#sammlung", "buergerbuero")
@@ -147,10 +154,7 @@ def test_officer_runs_an_evaluation_and_sees_its_scores(browser, officer_url):
     questions.write_text(json.dumps({"question": "Was kostet ein Personalausweis?", "doc": "pauswgebv.md",
                                      "answer_contains": ["37 Euro"]}, ensure_ascii=False) + "\n", encoding="utf-8")
     page = browser.new_page()
-    page.goto(url + "/verwaltung/anmelden")
-    page.fill("#schluessel", "geheim")
-    page.keyboard.press("Enter")
-    page.wait_for_url(url + "/verwaltung")
+    _sign_in(page, url)
     page.click("text=Auswertung mit Referenzfragen")
     page.set_input_files("#fragen", str(questions))
     page.click("text=Auswertung starten")
@@ -158,6 +162,27 @@ def test_officer_runs_an_evaluation_and_sees_its_scores(browser, officer_url):
     assert page.locator("td.hit5").first.inner_text() == "1.000"
     assert "Was kostet ein Personalausweis?" in page.content()
     assert _serious_violations(page) == []
+
+
+def test_a_user_names_a_deputy_who_sees_it_on_their_own_page(browser, officer_url):
+    url, _ = officer_url
+    page = browser.new_page()
+    _sign_in(page, url)
+    page.goto(url + "/konto")
+    assert _serious_violations(page) == []
+    page.select_option("#vertreter", "vera")
+    page.fill("#bis", "2099-12-31")
+    page.click("text=Vertretung eintragen")
+    page.wait_for_selector(".notice")
+    assert "Vertretung durch vera eingetragen" in page.locator(".notice").inner_text()
+    assert "vera" in page.locator("#given-h + .table-wrap").inner_text()
+    other = browser.new_context().new_page()  # the deputy, in a browser of their own
+    _sign_in(other, url, "vera", "Vertretung-2026")
+    other.goto(url + "/konto")
+    held = other.locator("#held-h + .table-wrap").inner_text()
+    assert OFFICER in held and "läuft" in held
+    assert "Heute in Vertretung für: " + OFFICER in other.content()
+    assert _serious_violations(other) == []
 
 
 def test_api_docs_render_offline_under_the_csp(browser, base_url):

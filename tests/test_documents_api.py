@@ -21,7 +21,8 @@ NOTE_V2 = "# Fundbüro\n\nFundsachen werden im Bürgerbüro drei Monate aufbewah
 
 @pytest.fixture()
 def client(tmp_path, embedder):
-    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, api_key="geheim-123")
+    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, api_key="geheim-123",
+                        default_visibility="oeffentlich")
     with TestClient(create_app(settings, embedder)) as c:
         yield c
 
@@ -77,7 +78,7 @@ def test_without_a_configured_key_writing_is_off(tmp_path, embedder):
     settings = Settings(index=tmp_path / "i", model=MODEL_DIR, api_key=None)
     with TestClient(create_app(settings, embedder)) as c:
         r = c.post("/api/documents", files={"file": ("a.md", b"# A\n\nText.\n")}, headers=KEY)
-        assert r.status_code == 403
+        assert r.status_code == 401 and "Zugangsdaten" in r.json()["detail"]
 
 
 def test_a_new_version_keeps_the_metadata(client):

@@ -1,27 +1,28 @@
 """Knowledge officers' pages: login, upload several files, list, delete, history."""
 
 import re
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
 
 from amtswissen.settings import Settings
 from service.api import create_app
-from tests.conftest import MODEL_DIR, small_index
+from tests.conftest import MODEL_DIR, OFFICER, OFFICER_PASSWORD, add_user, login, small_index
 
 
 @pytest.fixture()
 def client(tmp_path, embedder):
-    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, api_key="geheim")
+    settings = Settings(index=small_index(tmp_path, embedder), model=MODEL_DIR, default_visibility="oeffentlich")
+    add_user(settings, OFFICER, OFFICER_PASSWORD)  # officer of the whole default tenant
     with TestClient(create_app(settings, embedder)) as c:
         yield c
 
 
 def test_login_upload_delete_history(client):
     assert client.get("/verwaltung", follow_redirects=False).headers["location"] == "/verwaltung/anmelden"
-    r = client.post("/verwaltung/anmelden", data={"schluessel": "falsch"}, follow_redirects=False)
-    assert r.headers["location"].endswith("fehler=1")
-    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    assert login(client, OFFICER, "falsch").headers["location"].endswith("fehler=1")
+    login(client)
     page = client.get("/verwaltung").text
     token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
     files = [("dateien", ("fund.md", b"# Fund\n\nFundsachen werden sechs Monate aufbewahrt.\n")),
@@ -41,19 +42,25 @@ def test_login_upload_delete_history(client):
 def test_forms_need_session_and_token(client):
     r = client.post("/verwaltung/loeschen/x", data={"token": "abc"})
     assert r.status_code == 403
-    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    login(client)
     assert client.post("/verwaltung/loeschen/x", data={"token": "abc"}).status_code == 403
 
 
-def test_without_a_key_the_area_is_off(tmp_path, embedder):
-    with TestClient(create_app(Settings(index=tmp_path / "i", model=MODEL_DIR), embedder)) as c:
-        assert c.get("/verwaltung/anmelden").status_code == 403
+def test_readers_are_sent_to_their_account_page_and_cannot_write(tmp_path, embedder, client):
+    add_user(client.app.state.settings, "leser", "Leser-Passwort-1", role="reader")
+    login(client, "leser", "Leser-Passwort-1")
+    assert client.get("/verwaltung", follow_redirects=False).headers["location"] == "/konto"
+    token = re.search(r'name="token" value="([0-9a-f]+)"', client.get("/konto").text).group(1)
+    r = client.post("/verwaltung/hochladen", files=[("dateien", ("fund.md", b"# Fund\n\nText.\n"))],
+                    data={"token": token, "sammlung": "default"}, follow_redirects=False)
+    assert "Keine Schreibrechte" in unquote_plus(r.headers["location"])
+    assert client.get("/verwaltung/auswertung").status_code == 403
 
 
 def test_evaluation_page_runs_a_question_file_and_keeps_the_trend(client):
     import json
 
-    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    login(client)
     token = re.search(r'name="token" value="([0-9a-f]+)"', client.get("/verwaltung/auswertung").text).group(1)
     questions = "\n".join(json.dumps(q, ensure_ascii=False) for q in [
         {"question": "Was kostet ein Personalausweis?", "doc": "pauswgebv.md", "answer_contains": ["37 Euro"]},
@@ -72,7 +79,7 @@ def test_evaluation_page_runs_a_question_file_and_keeps_the_trend(client):
 def test_a_file_name_cannot_write_the_status_message(client):
     from urllib.parse import parse_qs, urlsplit
 
-    client.post("/verwaltung/anmelden", data={"schluessel": "geheim"})
+    login(client)
     token = re.search(r'name="token" value="([0-9a-f]+)"', client.get("/verwaltung").text).group(1)
     r = client.post("/verwaltung/hochladen", files=[("dateien", ("a&meldung=Gefälscht#.exe", b"x"))],
                     data={"token": token}, follow_redirects=False)

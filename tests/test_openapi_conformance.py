@@ -31,15 +31,17 @@ def test_validation_errors_are_one_german_sentence(tmp_path, embedder):
         assert schema["components"]["schemas"]["ErrorBody"]["properties"]["detail"]["type"] == "string"
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, embedder):
-    # many deliberately wrong keys in this run: no lockout here (tested in test_auth.py)
+@pytest.mark.parametrize("credentials", [["--header", f"X-API-Key: {API_KEY}"], []], ids=["mit-schluessel", "anonym"])
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path, embedder, credentials):
+    # many deliberately wrong keys and searches in this run: no lockout, no rate limit here
+    # (both tested in test_auth.py and test_signin.py)
     with amtswissen_serve(small_index(tmp_path, embedder), AMTSWISSEN_API_KEY=API_KEY,
-                          AMTSWISSEN_LOGIN_ATTEMPTS="1000000") as base:
+                          AMTSWISSEN_LOGIN_ATTEMPTS="1000000", AMTSWISSEN_SEARCH_PER_MINUTE="0") as base:
         run = subprocess.run(
             [str(SCHEMATHESIS), "run", f"{base}/openapi.json", "--checks", "all",
              "--exclude-checks", "positive_data_acceptance",
              "--max-examples", "80", "--generation-deterministic", "--no-color",
-             "--header", f"X-API-Key: {API_KEY}", "--workers", "1", "--request-timeout", "60",
+             *credentials, "--workers", "1", "--request-timeout", "60",
              "--phases", "examples,coverage,fuzzing"],
             capture_output=True, text=True, timeout=900, cwd=tmp_path)
         assert run.returncode == 0, run.stdout[-6000:]

@@ -19,7 +19,7 @@ def _payload(round_: int, i: int) -> bytes:
 
 
 def test_parallel_uploads_of_one_name_never_mix(tmp_path, embedder):
-    settings = api_settings(tmp_path, embedder)
+    settings = api_settings(tmp_path, embedder, tenant_parallel_writes=CLIENTS)  # all at once, on purpose
     with served(create_app(settings, embedder)) as base:
         for round_ in range(ROUNDS):
             payloads = [_payload(round_, i) for i in range(CLIENTS)]

@@ -1,0 +1,1 @@
+"""Access control: who may sign in and see which documents."""
