@@ -615,7 +615,8 @@ class IndexStore:
         in_faiss = set(index.ids().tolist()) if index.ntotal else set()
         if in_faiss != pieces:
             problems.append(f"FAISS hat {len(in_faiss)} Vektoren, SQLite {len(pieces)} Stücke")
-        lexical = {int(i) for i in self.load_lexical().chunk_ids if i >= 0}
+        # the live passages: replaced ones stay in their segment, marked deleted, until it is merged
+        lexical = {int(i) for i in self.load_lexical().live_chunk_ids() if i >= 0}
         if lexical != chunks:
             problems.append(f"BM25 kennt {len(lexical)} Abschnitte, SQLite {len(chunks)}")
         orphans = self.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN (SELECT id FROM documents)").fetchone()[0]

@@ -138,6 +138,22 @@ def test_replace_answers_only_with_the_new_text_and_reembeds_only_what_changed(s
         assert [(v.version, v.event) for v in reader.versions(doc_id)] == [(1, "added"), (2, "updated")]
 
 
+def test_verify_agrees_after_a_small_update(settings, embedder, tmp_path):
+    """A paragraph added to a law: its old last passage stays in its BM25 segment, marked
+    deleted (below the share that rewrites a segment); that is no disagreement."""
+    laws = {name: (LAWS / name).read_text(encoding="utf-8")
+            for name in ("bmelddav.md", "hundverbreinfg.md", "pauswgebv.md", "namaendg.md", "ifg.md")}
+    docs = _folder(tmp_path / "docs", laws)
+    law = laws["bmelddav.md"]
+    _ingest(settings, embedder, [docs])
+    (docs / "bmelddav.md").write_text(law + "\n\n## Vermerk\n\nEin neuer Absatz.\n", encoding="utf-8")
+    assert _ingest(settings, embedder, [docs]).updated == 1
+    backend = settings.backend()
+    with backend.session() as store:
+        assert store.verify() == []
+    backend.close()
+
+
 def test_folder_sync_removes_and_erases(settings, embedder, tmp_path, searcher):
     docs = _folder(tmp_path / "docs", {"pass.md": PASS, "meldung.md": MELDUNG})
     _ingest(settings, embedder, [docs])
