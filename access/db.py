@@ -64,14 +64,15 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
 class Database:
     """Transactions over SQLite or PostgreSQL: `with db.tx() as run: run(sql, args)` → rows as dicts."""
 
-    def __init__(self, sqlite_path: Path | None = None, url: str | None = None):
+    def __init__(self, sqlite_path: Path | None = None, url: str | None = None, pool_size: int = 4):
         self.url, self.path = url, sqlite_path
         self._local = threading.local()
         if url:
             from psycopg.rows import dict_row
             from psycopg_pool import ConnectionPool
 
-            self.pool = ConnectionPool(url, min_size=1, max_size=4, kwargs={"row_factory": dict_row}, open=True)
+            self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row},
+                                       open=True)
             with self.pool.connection() as conn:
                 # one process creates the tables; the others wait (several servers start at once)
                 conn.execute("SELECT pg_advisory_xact_lock(4711002)")

@@ -109,7 +109,7 @@ class AccessService:
 
     @classmethod
     def from_settings(cls, settings) -> "AccessService":
-        db = Database(url=settings.database_url) if settings.database_url \
+        db = Database(url=settings.database_url, pool_size=settings.database_pool_size) if settings.database_url \
             else Database(sqlite_path=Path(settings.index) / "zugriff.sqlite3")
         store = AccessStore(db)
         directory = None

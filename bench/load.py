@@ -6,7 +6,8 @@
 1. An index in a temporary folder: ../shared/corpus/laws plus the Meldeschein PDF, built by
    `amtswissen ingest` — or, with --index, a copy of DIR (the copy is written to, DIR is not).
 2. `amtswissen serve` on that index as its own process on a free loopback port, with a random
-   AMTSWISSEN_API_KEY; ready when /api/health answers 200; one warm-up search.
+   AMTSWISSEN_API_KEY and no per-caller search limit (all clients share one address);
+   ready when /api/health answers 200; one warm-up search.
 3. For --seconds: --clients threads, each with its own httpx.Client, loop over the dev
    questions (../shared/eval/dev.jsonl, shuffled per client) with GET /api/search?q=…&k=10
    (plus any --header). Meanwhile one writer has uploaded copies of a few laws into the
@@ -75,7 +76,9 @@ def build_index(folder: Path) -> dict:
 
 def start_server(index: Path, key: str, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "AMTSWISSEN_API_KEY": key}
+    # all clients share one loopback address: the per-caller search limit is switched off here
+    # (it is tested in tests/test_signin.py), or the figures would measure the limit
+    env = {**os.environ, "AMTSWISSEN_API_KEY": key, "AMTSWISSEN_SEARCH_PER_MINUTE": "0"}
     with open(log, "wb") as err:  # the child keeps its own handle
         server = subprocess.Popen([str(AMTSWISSEN), "serve", "--index", str(index), "--port", str(port)],
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
@@ -256,6 +259,8 @@ def main() -> int:
                         help="added to every search request (repeatable)")
     parser.add_argument("--laws", nargs="+", default=list(WRITER_LAWS), metavar="FILE.md",
                         help=f"laws of the corpus the writer replaces (default {' '.join(WRITER_LAWS)})")
+    parser.add_argument("--no-writer", action="store_true",
+                        help="searches only, no replacements (the baseline to compare with)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object too")
     args = parser.parse_args()
     if args.clients < 1 or args.seconds <= 0:
@@ -296,7 +301,8 @@ def main() -> int:
         threads = [threading.Thread(target=search_client, daemon=True, name=f"client-{i}",
                                     args=(base, questions, headers, i, deadline, stop, tally))
                    for i in range(args.clients)]
-        threads.append(threading.Thread(target=writer.run, args=(deadline, stop), daemon=True, name="writer"))
+        if not args.no_writer:
+            threads.append(threading.Thread(target=writer.run, args=(deadline, stop), daemon=True, name="writer"))
         for th in threads:
             th.start()
         for th in threads:  # a request under way at the deadline ends within the timeout

@@ -22,14 +22,14 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from text.analyze import word_counts
-from index.base import (Allowed, filter_sql, record_changes, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
+from index.base import (Allowed, AllowedCache, filter_sql, record_changes, ChunkRecord, Document, DocumentRecord, Filter, IndexFormatError, Passage,
                         Section, Version, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.vectors import EXACT_LIMIT, VectorIndex
@@ -736,6 +736,7 @@ class _Generation:
     number: int
     vectors: VectorIndex
     lexical: LexicalIndex
+    allowed: AllowedCache = field(default_factory=AllowedCache)  # a generation is one committed state
 
 
 class LocalReader:
@@ -743,7 +744,7 @@ class LocalReader:
     one committed generation. Catalog reads go to the store's connection."""
 
     _CATALOG = {"counts", "collections", "document", "list_documents", "versions", "passages", "passages_of",
-                "sections_like", "abbreviations", "runs", "evaluations", "original", "allowed"}
+                "sections_like", "abbreviations", "runs", "evaluations", "original"}
 
     def __init__(self, store: IndexStore, generation: _Generation):
         self._store = store
@@ -754,6 +755,9 @@ class LocalReader:
         if name in self._CATALOG:
             return getattr(self._store, name)
         raise AttributeError(name)
+
+    def allowed(self, flt: Filter) -> Allowed | None:
+        return self._gen.allowed.get(self._gen.number, flt, self._store.allowed)
 
     def dense_top(self, vector: np.ndarray, n: int, allowed: Allowed | None) -> dict[int, float]:
         """Passages by their best-matching piece (cosine), among the allowed ones."""

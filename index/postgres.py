@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from psycopg.types.json import Json
 
-from index.base import (DOCUMENT_COLUMNS, filter_sql, record_changes, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
+from index.base import (DOCUMENT_COLUMNS, AllowedCache, filter_sql, record_changes, Allowed, ChunkRecord, Document, DocumentRecord, Filter, Passage, Section, Version,
                         BackendUnavailable, erased_runs_report, lexical_rows, model_mismatch,
                         names_document, now_iso)
 from index.lexical import LexicalIndex, Segment, analyzer_for, passage_terms
@@ -149,6 +149,7 @@ class PostgresBackend:
                                    kwargs={"autocommit": True, "row_factory": dict_row})
         self._lexicon: tuple[int, str, LexicalIndex] | None = None  # (version, epoch, index)
         self._lexicon_lock = threading.Lock()
+        self._allowed = AllowedCache()
 
     @contextmanager
     def snapshot(self) -> Iterator["PostgresReader"]:
@@ -158,7 +159,8 @@ class PostgresBackend:
                 meta = {r["key"]: r["value"] for r in conn.execute(
                     "SELECT key, value FROM meta WHERE key IN ('version', 'lexical_epoch', 'dim')")}
                 lexicon = self._current_lexicon(conn, int(meta.get("version", 0)), meta.get("lexical_epoch", "0"))
-                yield PostgresReader(conn, lexicon, self.ef_search, int(meta["dim"]) if "dim" in meta else None)
+                yield PostgresReader(conn, lexicon, self.ef_search, int(meta["dim"]) if "dim" in meta else None,
+                                     (self._allowed, int(meta.get("version", 0))))
             finally:
                 conn.execute("ROLLBACK")
 
@@ -283,7 +285,9 @@ class _Catalog:
 
 
 class PostgresReader(_Catalog):
-    def __init__(self, conn, lexicon: LexicalIndex, ef_search: int, dim: int | None):
+    def __init__(self, conn, lexicon: LexicalIndex, ef_search: int, dim: int | None,
+                 cache: tuple[AllowedCache, int] | None = None):
+        self.cache = cache  # the backend's allowed sets, and the version of this snapshot
         self.conn = conn
         self.lexicon = lexicon
         self.ef_search = ef_search
@@ -341,7 +345,14 @@ class PostgresReader(_Catalog):
         return bytes(row["content"]) if row else None
 
     def allowed(self, flt: Filter) -> Allowed | None:
-        """The passages and pieces of this filter, or None when it excludes nothing."""
+        """The passages and pieces of this filter, or None when it excludes nothing (cached
+        per committed version: every write raises it)."""
+        if self.cache is not None:
+            cache, version = self.cache
+            return cache.get(version, flt, self._allowed)
+        return self._allowed(flt)
+
+    def _allowed(self, flt: Filter) -> Allowed | None:
         where, args = filter_sql(flt, "%s")
         if not where:
             return None

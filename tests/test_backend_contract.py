@@ -195,6 +195,13 @@ def test_filtered_search_returns_the_best_of_the_filter(settings, embedder, tmp_
     assert [r.passage_id for r in found] == sorted(exact, key=exact.get, reverse=True)
     assert found[0].section.endswith("Öffnungszeiten")
     assert searcher.search(QUESTION, 5, kind="text").results == []
+    # the same filter after a write: the allowed set of the new state, not a remembered one
+    readable = frozenset({"intern"})
+    before = {r.document.source for r in searcher.search("Reisepass Gültigkeit", 10, readable=readable).results}
+    _ingest(settings, embedder, [_folder(tmp_path / "intern2", {"pass-intern.md": PASS})], collection="intern")
+    after = searcher.search("Reisepass Gültigkeit", 10, readable=readable).results
+    assert "pass-intern.md" not in before and after[0].document.source == "pass-intern.md"
+    assert {r.document.collection for r in after} == {"intern"}
 
 
 def test_expired_documents_answer_only_when_asked(settings, embedder, tmp_path, searcher):
