@@ -277,9 +277,11 @@ class AccessStore:
             self._audit(run, tenant, by, "sammlung-sichtbarkeit", name, visibility)
         return self.collection(name)
 
-    def share(self, name: str, with_tenant: str, by: str, shared: bool = True) -> None:
+    def share(self, name: str, with_tenant: str, by: str, shared: bool = True, owner: str | None = None) -> None:
+        """Share a collection read-only with another tenant; `owner`: the tenant whose
+        administrator asks (only the owning tenant shares its collections)."""
         coll = self.collection(name)
-        if coll is None:
+        if coll is None or (owner is not None and coll.tenant != owner):
             raise NotFound(f"Sammlung „{name}“ ist nicht eingetragen.")
         self.tenant(with_tenant)
         with self.db.tx() as run:

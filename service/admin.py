@@ -34,6 +34,12 @@ def _back(url: str, message: str) -> RedirectResponse:
     return RedirectResponse(f"{url}?{urlencode({'meldung': message})}", status_code=303)
 
 
+def _own_user(store, name: str, tenant: str) -> None:
+    user = store.user(name)
+    if user is None or user.tenant != tenant:
+        raise AccessError(f"Benutzer „{name}“ gibt es in diesem Mandanten nicht.")
+
+
 def _list(value: str) -> list[str] | None:
     names = [v.strip() for v in value.split(",") if v.strip()]
     return names or None
@@ -118,9 +124,11 @@ def tenant_action(request: Request, tenant: str, rights: RightsDep, token: Field
             store.add_user(tenant, name, by, display=anzeige, unit=einheit or None, password=passwort or None)
             message = f"Benutzer {name} angelegt."
         elif aktion == "passwort":
+            _own_user(store, name, tenant)
             store.set_password(name, passwort, by)
             message = f"Passwort von {name} gesetzt."
         elif aktion == "sperren":
+            _own_user(store, name, tenant)
             store.update_user(name, by, active=False)
             message = f"{name} gesperrt."
         elif aktion == "einheit":
@@ -133,10 +141,16 @@ def tenant_action(request: Request, tenant: str, rights: RightsDep, token: Field
             store.add_member(tenant, gruppe, name, by)
             message = f"{name} ist Mitglied von {gruppe}."
         elif aktion == "sammlung":
+            with request.app.state.searcher.snapshot() as reader:
+                in_index = name in reader.collections()
+            default = request.app.state.settings.default_tenant
+            if in_index and store.collection(name) is None and tenant != default:
+                # a collection nobody registered belongs to the default tenant: not to be claimed
+                raise AccessError(f"Die Sammlung „{name}“ gehört dem Mandanten „{default}“.")
             store.set_collection(name, tenant, sichtbarkeit, by)
             message = f"Sammlung {name}: {VISIBILITY_LABELS.get(sichtbarkeit, sichtbarkeit)}."
         elif aktion == "teilen":
-            store.share(sammlung, mandant, by)
+            store.share(sammlung, mandant, by, owner=tenant)
             message = f"Sammlung {sammlung} mit {mandant} geteilt."
         elif aktion == "recht":
             store.grant(tenant, art, name, rolle, sammlung or None, by)

@@ -189,6 +189,28 @@ def test_tenant_admin_sees_and_exports_the_audit_log_other_tenants_do_not(tmp_pa
         login(client, "fremd", "Fremd-Passwort-1")
         assert client.get("/verwaltung/protokoll/standard/export.csv").status_code == 403
         assert client.get("/verwaltung/mandant/standard").status_code == 403
+        # an administrator of another tenant can change nothing of this one through its own page
+        csrf = _csrf(client, "/verwaltung/mandant/nachbarstadt")
+        store = client.app.state.access.store
+        store.set_collection("intern", "standard", "eingeschraenkt", "test")
+
+        def act(**form):
+            r = client.post("/verwaltung/mandant/nachbarstadt", data={"token": csrf, **form})
+            return r.status_code, httpx.URL(str(r.url)).params.get("meldung", "")
+
+        assert "gibt es in diesem Mandanten nicht" in act(aktion="passwort", name="admina", passwort="Gekapert-12345")[1]
+        assert "gibt es in diesem Mandanten nicht" in act(aktion="sperren", name="admina")[1]
+        assert "nicht eingetragen" in act(aktion="teilen", sammlung="intern", mandant="nachbarstadt")[1]
+        assert "anderen Mandanten" in act(aktion="sammlung", name="intern", sichtbarkeit="oeffentlich")[1]
+        # a collection nobody registered belongs to the default tenant: no other tenant claims it
+        assert client.post("/api/documents", headers={"X-API-Key": API_KEY}, data={"collection": "akten"},
+                           files={"file": ("fund.md", FUND)}).status_code == 201
+        assert "gehört dem Mandanten" in act(aktion="sammlung", name="akten", sichtbarkeit="oeffentlich")[1]
+        assert store.collection("akten") is None
+        assert store.user("admina").active and store.collection("intern").shared_with == ()
+        assert store.collection("intern").visibility == "eingeschraenkt"
+        client.cookies.clear()
+        assert login(client, "admina", "Admin-Passwort-1").headers["location"] == "/verwaltung"
         # the log is append-only in the database itself
         with pytest.raises(Exception):
             with client.app.state.access.store.db.tx() as run:
