@@ -114,7 +114,11 @@ class RightsResolver:
             scope = self._member_reads(token.tenant, colls)
             own = {n for n in scope if colls[n].tenant == token.tenant}
         else:
-            scope = {n for n in token.collections if n in colls}
+            # named collections count while they are the tenant's, shared with it, or public
+            # (a share that ended ends the token's reading too)
+            scope = {n for n in token.collections if n in colls and (
+                colls[n].tenant == token.tenant or token.tenant in colls[n].shared_with
+                or colls[n].visibility == "oeffentlich")}
             own = {n for n in scope if colls[n].tenant == token.tenant}
         rank = RANK[token.role]
         return Rights(principal, frozenset(scope | public), frozenset(own if rank >= RANK["editor"] else ()),

@@ -179,6 +179,7 @@ class LexicalIndex:
         self.live = ~np.isin(self.chunk_ids, deleted_arr)
         self._seg_live = [self.live[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
         lengths = np.concatenate([s.lengths for s in segments]) if segments else np.zeros(0, np.float32)
+        self.lengths = lengths
         n_live = int(self.live.sum())
         self.avg_length = float(lengths[self.live].mean()) if n_live else 1.0
         # document frequency over live passages, per term of the whole index
@@ -244,24 +245,40 @@ class LexicalIndex:
             self._term_list = list(self.terms)
         return self._term_list
 
-    def scores(self, weighted_terms: dict[str, float]) -> np.ndarray:
+    def scores(self, weighted_terms: dict[str, float], mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 of every passage (by position), with per-term weights: 1.0 for the
-        question's own words, less for expansions."""
+        question's own words, less for expansions. With `mask` (the live passages a caller
+        may read) the statistics — passage count, mean length, document frequency — are
+        those of the masked passages only, and the others score 0: a score must not tell
+        how many hidden passages hold a word."""
         scores = np.zeros(self.num_docs, dtype=np.float32)
+        if mask is not None:
+            n_visible = int(mask.sum())
+            if n_visible == 0:
+                return scores
+            avg_length = float(self.lengths[mask].mean())
+        else:
+            avg_length = self.avg_length
         for term, weight in weighted_terms.items():
             gid = self.terms.get(term)
             if gid is None:
                 continue
-            idf = weight * self.idf[gid]
+            if mask is None:
+                idf = weight * self.idf[gid]
+            else:
+                df = self.df_within(term, mask)
+                if df == 0:
+                    continue
+                idf = weight * np.float32(np.log(1 + (n_visible - df + 0.5) / (df + 0.5)))
             for seg, local, offset in zip(self.segments, self._local, self.offsets):
                 tid = local.get(term)
                 if tid is None:
                     continue
                 a, b = seg.indptr[tid], seg.indptr[tid + 1]
                 docs, tf = seg.docs[a:b], seg.tfs[a:b]
-                norm = K1 * ((1 - B) + B * seg.lengths[docs] / self.avg_length)
+                norm = K1 * ((1 - B) + B * seg.lengths[docs] / avg_length)
                 np.add.at(scores, offset + docs, idf * tf / (tf + norm))
-        scores[~self.live] = 0.0
+        scores[~(self.live if mask is None else mask)] = 0.0
         return scores
 
     def df_within(self, term: str, mask: np.ndarray) -> int:
@@ -356,7 +373,8 @@ class Vocabulary:
     def __init__(self, lexicon: LexicalIndex, allowed_chunk_ids: np.ndarray | None = None):
         self.lexicon = lexicon
         self.analyzer = lexicon.analyzer
-        self._mask = None if allowed_chunk_ids is None \
+        # the live passages the caller may read (None: all)
+        self.mask = None if allowed_chunk_ids is None \
             else np.isin(lexicon.chunk_ids, allowed_chunk_ids) & lexicon.live
         self._df: dict[str, int] = {}
 
@@ -364,10 +382,10 @@ class Vocabulary:
         gid = self.lexicon.terms.get(term)
         if gid is None:
             return 0
-        if self._mask is None:
+        if self.mask is None:
             return int(self.lexicon.term_df[gid])
         if term not in self._df:
-            self._df[term] = self.lexicon.df_within(term, self._mask)
+            self._df[term] = self.lexicon.df_within(term, self.mask)
         return self._df[term]
 
     def __contains__(self, term: str) -> bool:

@@ -80,13 +80,16 @@ class Searcher:
                 if abbr.casefold() in words and abbr.casefold() in capitals}
 
     def _rank(self, reader: Reader, parsed: ParsedQuery, mode: Mode, n: int,
-              allowed: Allowed | None = None) -> list[tuple[int, float]]:
-        """Candidates of both retrievers, fused; filters restrict the candidates themselves."""
+              allowed: Allowed | None = None, vocabulary: Vocabulary | None = None) -> list[tuple[int, float]]:
+        """Candidates of both retrievers, fused; filters restrict the candidates themselves
+        (and the lexical statistics: see LexicalIndex.scores)."""
         s = self.settings
         lexicon = reader.lexicon
-        lex_scores = lexicon.scores(parsed.terms) if mode != "dense" else None
-        if lex_scores is not None and allowed is not None:
-            lex_scores[~np.isin(lexicon.chunk_ids, allowed.chunk_ids)] = 0.0
+        mask = None
+        if allowed is not None:
+            mask = vocabulary.mask if vocabulary is not None and vocabulary.mask is not None \
+                else np.isin(lexicon.chunk_ids, allowed.chunk_ids) & lexicon.live
+        lex_scores = lexicon.scores(parsed.terms, mask) if mode != "dense" else None
         if mode == "lexical":
             return [(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)]
         vector = self.embedder.embed_query(parsed.dense_text).astype(np.float32)
@@ -151,9 +154,10 @@ class Searcher:
         mode = mode or self.settings.search_mode
         with self.snapshot() as reader:
             allowed = reader.allowed(Filter(collection, kind, include_expired, readable=readable))
-            parsed = self.parser.parse(query, Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids))
+            vocabulary = Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids)
+            parsed = self.parser.parse(query, vocabulary)
             want = max(k, self.settings.rerank_top if self.reranker else k)
-            ranked = self._rank(reader, parsed, mode, want, allowed)
+            ranked = self._rank(reader, parsed, mode, want, allowed, vocabulary)
             passages = reader.passages([cid for cid, _ in ranked])
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
         if self.reranker and ranked:

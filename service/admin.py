@@ -87,8 +87,12 @@ def end_deputy(request: Request, deputy_id: int, rights: RightsDep, token: Field
 
 # --- a tenant's administration ---------------------------------------------------------------
 @router.get("/verwaltung/mandant/{tenant}", response_class=HTMLResponse)
-def tenant_page(request: Request, tenant: str, rights: RightsDep, searcher: SearcherDep, meldung: str = "",
-                neues_token: str = ""):
+def tenant_page(request: Request, tenant: str, rights: RightsDep, searcher: SearcherDep, meldung: str = ""):
+    return _tenant_page(request, tenant, rights, searcher, meldung)
+
+
+def _tenant_page(request: Request, tenant: str, rights: Rights, searcher, meldung: str = "",
+                 neues_token: str = ""):
     if not signed_in(rights) and rights.principal.kind != "key":
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
     _admin_of(rights, tenant)
@@ -104,7 +108,9 @@ def tenant_page(request: Request, tenant: str, rights: RightsDep, searcher: Sear
         "tenants": [t.id for t in store.tenants() if t.id != tenant],
         "visibilities": VISIBILITIES, "visibility_labels": VISIBILITY_LABELS, "roles": TENANT_ROLES,
         "collection_roles": COLLECTION_ROLES, "role_labels": ROLE_LABELS, "today": date.today().isoformat(),
-        "token": csrf_of(request), "meldung": meldung, "neues_token": neues_token})
+        "token": csrf_of(request), "meldung": meldung, "neues_token": neues_token},
+        # a new token's secret is in this answer only: never in a URL, never in a cache
+        headers={"Cache-Control": "no-store"} if neues_token else None)
 
 
 @router.post("/verwaltung/mandant/{tenant}")
@@ -144,9 +150,13 @@ def tenant_action(request: Request, tenant: str, rights: RightsDep, token: Field
             with request.app.state.searcher.snapshot() as reader:
                 in_index = name in reader.collections()
             default = request.app.state.settings.default_tenant
-            if in_index and store.collection(name) is None and tenant != default:
-                # a collection nobody registered belongs to the default tenant: not to be claimed
-                raise AccessError(f"Die Sammlung „{name}“ gehört dem Mandanten „{default}“.")
+            if store.collection(name) is None and tenant != default:
+                if in_index:  # a collection nobody registered belongs to the default tenant
+                    raise AccessError(f"Die Sammlung „{name}“ gehört dem Mandanten „{default}“.")
+                if not name.startswith(f"{tenant}-"):
+                    # each tenant's new names in its own namespace: no tenant takes a name that
+                    # the data centre's set-up script means for another (README)
+                    raise AccessError(f"Neue Sammlungen dieses Mandanten beginnen mit „{tenant}-“.")
             store.set_collection(name, tenant, sichtbarkeit, by)
             message = f"Sammlung {name}: {VISIBILITY_LABELS.get(sichtbarkeit, sichtbarkeit)}."
         elif aktion == "teilen":
@@ -171,8 +181,8 @@ def tenant_action(request: Request, tenant: str, rights: RightsDep, token: Field
             message = "Vertretung beendet."
         elif aktion == "token":
             created, secret = store.add_token(tenant, name, rolle, by, _list(sammlungen), ablauf or None)
-            return RedirectResponse(f"{url}?{urlencode({'meldung': f'Token {created.id} erstellt.', 'neues_token': secret})}",
-                                    status_code=303)
+            return _tenant_page(request, tenant, rights, request.app.state.searcher, f"Token {created.id} erstellt.",
+                                secret)
         elif aktion == "token-widerrufen":
             store.revoke_token(tenant, nummer, by)
             message = "Token widerrufen."

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from datetime import date
 from dataclasses import dataclass, field
 
 from access.model import ANONYMOUS, Principal
@@ -108,8 +109,6 @@ class Auth:
         key = self.settings.api_key
         if key and presented and key_matches(key, presented):
             return Principal("key", "api-schluessel", self.settings.default_tenant, "schluessel")
-        from datetime import date
-
         token = self.access.store.check_token(presented.decode("latin-1"), date.today().isoformat())
         if token is None:
             raise self._failed(client, "Zugangsdaten fehlen oder sind falsch (Token oder X-API-Key).")
@@ -136,13 +135,14 @@ class Auth:
     def csrf(self, principal: Principal, cookie: str | None) -> str:
         """The CSRF token of a signed-in caller's forms: the session's own, or — for the
         trusted-header mode, which has no session — a keyed hash of the user name."""
-        session = self.access.session(cookie)
-        if session is not None:
-            return session.csrf
-        if principal.via == "kopfzeile":
+        if principal.via == "sitzung":
+            session = self.access.session(cookie)
+            return session.csrf if session is not None and session.user == principal.name else ""
+        if principal.via == "kopfzeile":  # a cookie planted beside the proxy's header counts for nothing
             secret = self._csrf_secret or self.access.store.installation_secret("csrf")
             self._csrf_secret = secret
-            return hmac.new(secret.encode(), principal.name.encode(), "sha256").hexdigest()
+            today = date.today().isoformat()  # a token of the day, not one for ever
+            return hmac.new(secret.encode(), f"{principal.name}|{today}".encode(), "sha256").hexdigest()
         return ""
 
     def check_form(self, principal: Principal, cookie: str | None, presented: str | None) -> None:

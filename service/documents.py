@@ -274,11 +274,12 @@ def visible_runs(runs: list[dict], rights: Rights, tenant_of) -> list[dict]:
     out = []
     for run in runs:
         collection = (run.get("report") or {}).get("collection")
-        if collection is not None and not rights.can_edit(collection) and tenant_of(collection) not in rights.admin_of:
-            continue
-        if collection is None and not rights.admin_of:
-            continue  # a run recorded before runs named their collection: administrators only
-        out.append(run)
+        if collection is not None and rights.can_edit(collection):
+            out.append(run)
+        # a collection gone from the index, or a run recorded before runs named their
+        # collection (then: the default tenant's): its tenant's administrators
+        elif tenant_of(collection or "") in rights.admin_of:
+            out.append(run)
     return out
 
 

@@ -166,7 +166,10 @@ def evaluation_page(request: Request, searcher: SearcherDep, rights: RightsDep, 
     if not rights.officer:
         raise Denied(403, "Die Auswertung ist dem Wissensmanagement vorbehalten.")
     with searcher.snapshot() as store:
-        evaluations = [e for e in store.evaluations() if e["report"].get("tenant") == rights.principal.tenant]
+        # a run names questions, files and headings of the collections it ran over: shown to
+        # officers of the same tenant who may read all of those
+        evaluations = [e for e in store.evaluations() if e["report"].get("tenant") == rights.principal.tenant
+                       and set(e["report"].get("collections", ["?"])) <= rights.read]
     current = next((e for e in evaluations if e["id"] == lauf), None)
     return templates.TemplateResponse(
         request, "evaluation.html",
@@ -201,6 +204,7 @@ def run_evaluation(request: Request, searcher: SearcherDep, rights: RightsDep, f
             raise HTTPException(status_code=422, detail=f"Fragendatei nicht lesbar: {exc}") from exc
     report = evaluate(questions, partial(searcher.search, readable=rights.officer)).to_dict()
     report["tenant"] = rights.principal.tenant
+    report["collections"] = sorted(rights.officer)
     with searcher.backend.session() as store:
         run_id = store.record_evaluation(fragen.filename or "fragen.jsonl", report)
     return RedirectResponse(f"/verwaltung/auswertung?lauf={run_id}", status_code=303)

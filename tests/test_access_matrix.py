@@ -204,3 +204,29 @@ def _unquote(value: str) -> str:
     from urllib.parse import unquote_plus
 
     return unquote_plus(value)
+
+
+def test_scores_do_not_tell_how_many_hidden_passages_hold_a_word(settings, embedder, tmp_path):
+    """BM25 statistics come from what the caller may read: two words that occur once each in
+    the same visible passage score the same, although one of them also occurs in a
+    document the caller cannot read."""
+    from search.searcher import Searcher
+
+    backend = settings.backend()
+    for coll, text in (("sichtbar", "Das Verfahren Kelmorajan und das Verfahren Trazomelin im Amt."),
+                       ("verborgen", "Vermerk: Kelmorajan betrifft eine Personalsache.")):
+        folder = tmp_path / coll
+        folder.mkdir()
+        (folder / f"{coll}.md").write_text(f"# {coll}\n\n{text}\n", encoding="utf-8")
+        writes.sync_sources(backend, embedder, [folder], coll, "test")
+    backend.close()
+    searcher = Searcher(settings, embedder)
+    try:
+        visible = frozenset({"sichtbar"})
+        scores = [searcher.search(word, 3, mode="lexical", readable=visible).results[0].score
+                  for word in ("Kelmorajan", "Trazomelin")]
+        assert scores[0] == scores[1]
+        unrestricted = [searcher.search(word, 3, mode="lexical").results for word in ("Kelmorajan", "Trazomelin")]
+        assert len(unrestricted[0]) == 2 and unrestricted[0][0].score != unrestricted[1][0].score  # the test can fail
+    finally:
+        searcher.backend.close()

@@ -114,6 +114,19 @@ def test_tokens_are_hashed_scoped_expiring_and_revocable(tmp_path, embedder):
         assert hits[0]["document"]["collection"] == "intern"
         assert client.get("/api/search", params={"q": "Fundsachen aufbewahrt"}).json()["results"][0]["document"][
             "collection"] != "intern"  # anonymous: not the restricted copy
+        # a token naming a collection another tenant shares reads it only while the share lasts
+        store = client.app.state.access.store
+        store.add_tenant("kreis", "Landkreis", "test")
+        store.set_collection("kreis-recht", "kreis", "eingeschraenkt", "test")
+        store.share("kreis-recht", "standard", "test")
+        _, shared = store.add_token("standard", "Kreisrecht", "reader", "test", ["kreis-recht"])
+        rights = client.app.state.access.rights(client.app.state.auth.credential(f"Bearer {shared}", None, "x"),
+                                                ["kreis-recht", "default"])
+        assert "kreis-recht" in rights.read
+        store.share("kreis-recht", "standard", "test", shared=False)
+        rights = client.app.state.access.rights(client.app.state.auth.credential(f"Bearer {shared}", None, "x"),
+                                                ["kreis-recht", "default"])
+        assert "kreis-recht" not in rights.read
         client.app.state.access.store.revoke_token("standard", token.id, "test")
         assert client.get("/api/health", headers=bearer).status_code == 401
         expired = client.app.state.access.store.add_token("standard", "alt", "reader", "test", None,
@@ -185,6 +198,12 @@ def test_tenant_admin_sees_and_exports_the_audit_log_other_tenants_do_not(tmp_pa
         assert rows[0] == ["nr", "zeit", "wer", "aktion", "ziel", "angaben", "adresse"]
         assert any(r[3] == "benutzer-angelegt" and r[4] == "neu" and r[2] == "admina" for r in rows)
         assert any(r[3] == "anmeldung" and r[2] == "admina" for r in rows)
+        # a new token's secret: in the answer to the form only, not in a URL, not cached
+        r = client.post("/verwaltung/mandant/standard", data={"token": csrf, "aktion": "token", "name": "Skript",
+                                                              "rolle": "reader"}, follow_redirects=False)
+        secret = re.search(r"<code>(aw_[^<]+)</code>", r.text).group(1)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert secret not in client.get("/verwaltung/mandant/standard", params={"neues_token": secret}).text
         client.cookies.clear()
         login(client, "fremd", "Fremd-Passwort-1")
         assert client.get("/verwaltung/protokoll/standard/export.csv").status_code == 403
