@@ -39,7 +39,7 @@ class RightsResolver:
             return self._from_grants(principal, self.default_tenant, colls,
                                      [Grant(0, self.default_tenant, "key", principal.name, "admin", None)])
         if principal.kind == "token":
-            token = next((t for t in self.store.tokens(principal.tenant) if f"token:{t.id}" == principal.name), None)
+            token = self.store.token(principal.name.removeprefix("token:"))
             return self._from_token(principal, token, colls, today)
         user = self.store.user(principal.name)
         if user is None or not user.active:

@@ -258,7 +258,11 @@ class AccessStore:
         return [Collection(r["name"], r["tenant"], r["visibility"], tuple(shares.get(r["name"], ()))) for r in rows]
 
     def collection(self, name: str) -> Collection | None:
-        return next((c for c in self.collections() if c.name == name), None)
+        with self.db.tx(write=False) as run:
+            rows = run("SELECT * FROM collections WHERE name = ?", (name,))
+            shares = [s["tenant"] for s in run("SELECT tenant FROM shares WHERE collection = ? ORDER BY tenant",
+                                               (name,))]
+        return Collection(name, rows[0]["tenant"], rows[0]["visibility"], tuple(shares)) if rows else None
 
     def set_collection(self, name: str, tenant: str, visibility: str, by: str) -> Collection:
         """Register a collection with a tenant, or change its visibility."""
@@ -414,6 +418,11 @@ class AccessStore:
             self._audit(run, tenant, by, "token-erstellt", f"token:{token_id}",
                         f"{name[:200]}; {role}; bis {expires or 'unbefristet'}")
         return self._token(row), f"{TOKEN_PREFIX}{token_id}_{secret}"
+
+    def token(self, token_id: str) -> Token | None:
+        with self.db.tx(write=False) as run:
+            rows = run("SELECT * FROM tokens WHERE id = ?", (token_id,))
+        return self._token(rows[0]) if rows else None
 
     def tokens(self, tenant: str) -> list[Token]:
         with self.db.tx(write=False) as run:

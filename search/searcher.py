@@ -79,17 +79,13 @@ class Searcher:
         return {doc_id for doc_id, abbr in reader.abbreviations().items()
                 if abbr.casefold() in words and abbr.casefold() in capitals}
 
-    def _rank(self, reader: Reader, parsed: ParsedQuery, mode: Mode, n: int,
-              allowed: Allowed | None = None, vocabulary: Vocabulary | None = None) -> list[tuple[int, float]]:
+    def _rank(self, reader: Reader, parsed: ParsedQuery, mode: Mode, n: int, allowed: Allowed | None,
+              vocabulary: Vocabulary) -> list[tuple[int, float]]:
         """Candidates of both retrievers, fused; filters restrict the candidates themselves
-        (and the lexical statistics: see LexicalIndex.scores)."""
+        (and the lexical statistics: the vocabulary's mask, see LexicalIndex.scores)."""
         s = self.settings
         lexicon = reader.lexicon
-        mask = None
-        if allowed is not None:
-            mask = vocabulary.mask if vocabulary is not None and vocabulary.mask is not None \
-                else np.isin(lexicon.chunk_ids, allowed.chunk_ids) & lexicon.live
-        lex_scores = lexicon.scores(parsed.terms, mask) if mode != "dense" else None
+        lex_scores = lexicon.scores(parsed.terms, vocabulary.mask) if mode != "dense" else None
         if mode == "lexical":
             return [(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)]
         vector = self.embedder.embed_query(parsed.dense_text).astype(np.float32)

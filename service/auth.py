@@ -21,7 +21,7 @@ from datetime import date
 from dataclasses import dataclass, field
 
 from access.model import ANONYMOUS, Principal
-from access.service import AccessService, Throttle
+from access.service import AccessService
 from amtswissen.settings import Settings
 
 COOKIE = "amtswissen_sitzung"
@@ -58,7 +58,8 @@ class Auth:
     def __init__(self, settings: Settings, access: AccessService):
         self.settings = settings
         self.access = access
-        self.throttle = Throttle(settings.login_attempts, settings.login_lockout_minutes * 60)
+        # one count per address for wrong passwords, tokens and keys alike
+        self.throttle = access.login_throttle
         self.proxies = _networks(settings.trusted_proxies)
         self._csrf_secret: str | None = None
 
@@ -83,14 +84,14 @@ class Auth:
         return any(address in net for net in self.proxies)
 
     def _not_throttled(self, client: str) -> None:
-        wait = self.throttle.wait_seconds(client)
+        wait = self.throttle.wait_seconds(f"adresse:{client}")
         if wait > 0:
             minutes = max(1, round(wait / 60))
             raise Denied(429, f"Zu viele Fehlversuche von dieser Adresse. Bitte in {minutes} Minute(n) erneut versuchen.",
                          {"Retry-After": str(int(wait) + 1)})
 
     def _failed(self, client: str, detail: str) -> Denied:
-        self.throttle.failed(client)
+        self.throttle.failed(f"adresse:{client}")
         # a success does not clear the count: behind a shared address it would hand an attacker
         # fresh guesses after every legitimate request
         return Denied(401, detail)

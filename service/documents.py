@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import threading
 from urllib.parse import quote
@@ -271,6 +272,7 @@ def ingest_runs(request: Request, searcher: SearcherDep, rights: WriterDep,
 def visible_runs(runs: list[dict], rights: Rights, tenant_of) -> list[dict]:
     """Runs of the collections the caller edits — or, for a collection that is gone from
     the index (its last document deleted), of the tenants the caller administers."""
+    tenant_of = functools.cache(tenant_of)  # one lookup per collection, not per run
     out = []
     for run in runs:
         collection = (run.get("report") or {}).get("collection")
