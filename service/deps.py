@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
 from access.model import Rights
-from service.auth import COOKIE, Auth, Denied
+from service.auth import Auth, Denied
 from search.searcher import Searcher
 
 
@@ -54,10 +54,6 @@ def require_writer(rights: Annotated[Rights, Depends(get_rights)]) -> Rights:
     if not rights.edit and not rights.admin_of:
         raise Denied(403, "Keine Schreibrechte.")
     return rights
-
-
-def session_token(request: Request) -> str | None:
-    return request.cookies.get(COOKIE)
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
