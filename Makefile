@@ -29,8 +29,10 @@ $(OPENVINO): $(MODEL)
 	$(VENV)/bin/opt_in_out --opt_out >/dev/null
 	$(PY) -m models.export
 
+# the demo corpus, and the demo Bürgerbüro's tasks with released procedure notes (data/wissen)
 demo: setup
 	$(AMTSWISSEN) ingest data/demo
+	$(AMTSWISSEN) wissen demo --oeffentlich
 
 run: demo
 	$(AMTSWISSEN) serve

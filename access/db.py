@@ -89,6 +89,17 @@ class Database:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT") + SQLITE_GUARDS)
 
+    def ensure(self, schema: str) -> None:
+        """Create the tables of another part of the application (knowledge/) in the same
+        database, with `{serial}` as in SCHEMA."""
+        if self.pool is not None:
+            with self.pool.connection() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(4711002)")
+                for statement in _statements(schema.format(serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")):
+                    conn.execute(statement)
+        else:
+            self._sqlite().executescript(schema.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT"))
+
     def _sqlite(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:

@@ -7,8 +7,9 @@ collections. A collection is
 - `eingeschraenkt`: readable only by those with a grant (user, group or unit);
 and may be shared read-only with other tenants (federal law for every town).
 
-Roles, each including the ones before it: reader < editor (add/replace/delete) <
-officer (Wissensmanagement: evaluations, synonyms, releases). On a whole tenant
+Roles, each including the ones before it: reader < editor (add/replace/delete, write
+note drafts) < approver (release notes written by someone else: Vier-Augen-Prinzip) <
+officer (Wissensmanagement: tasks, coverage, evaluations, synonyms). On a whole tenant
 there is also `admin` (users, groups, grants; reads and writes everything of the
 tenant) and `operator` (runs the installation: health and metrics, no content).
 """
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 
 VISIBILITIES = ("oeffentlich", "mandant", "eingeschraenkt")
 VISIBILITY_LABELS = {"oeffentlich": "öffentlich", "mandant": "ganzer Mandant", "eingeschraenkt": "eingeschränkt"}
-COLLECTION_ROLES = ("reader", "editor", "officer")
+COLLECTION_ROLES = ("reader", "editor", "approver", "officer")
 TENANT_ROLES = COLLECTION_ROLES + ("admin", "operator")
-ROLE_LABELS = {"reader": "Lesen", "editor": "Bearbeiten", "officer": "Wissensmanagement", "admin": "Mandanten-Admin",
+ROLE_LABELS = {"reader": "Lesen", "editor": "Bearbeiten", "approver": "Freigeben", "officer": "Wissensmanagement", "admin": "Mandanten-Admin",
                "operator": "Betrieb"}
-RANK = {"reader": 1, "editor": 2, "officer": 3, "admin": 4}
+RANK = {"reader": 1, "editor": 2, "approver": 3, "officer": 4, "admin": 5}
 PRINCIPAL_KINDS = ("user", "group", "unit")
 
 
@@ -146,6 +147,10 @@ class Rights:
     operator: bool = False
     acting_for: tuple[str, ...] = ()  # users whose rights a deputy uses today
     via_deputy: frozenset[str] = field(default_factory=frozenset)  # collections readable only as a deputy
+    approve: frozenset[str] = field(default_factory=frozenset)  # collections whose notes it may release
+
+    def can_approve(self, collection: str) -> bool:
+        return collection in self.approve
 
     def can_read(self, collection: str) -> bool:
         return collection in self.read

@@ -62,7 +62,7 @@ class RightsResolver:
 
     def _from_grants(self, principal: Principal, tenant: str, colls: dict[str, Collection],
                      grants: list[Grant]) -> Rights:
-        read, edit, officer = self._member_reads(tenant, colls), set(), set()
+        read, edit, officer, approve = self._member_reads(tenant, colls), set(), set(), set()
         admin_of, operator = set(), False
         for g in grants:
             if g.role == "operator":
@@ -76,9 +76,12 @@ class RightsResolver:
             read.update(targets)
             if rank >= RANK["editor"]:
                 edit.update(targets)
+            if rank >= RANK["approver"]:
+                approve.update(targets)
             if rank >= RANK["officer"]:
                 officer.update(targets)
-        return Rights(principal, frozenset(read), frozenset(edit), frozenset(officer), frozenset(admin_of), operator)
+        return Rights(principal, frozenset(read), frozenset(edit), frozenset(officer), frozenset(admin_of), operator,
+                      approve=frozenset(approve))
 
     def _with_deputies(self, own: Rights, user: User, colls: dict[str, Collection], today: str) -> Rights:
         """A deputy holds the grantor's own rights (all, or the chosen collections) while
@@ -86,7 +89,7 @@ class RightsResolver:
         active = [d for d in self.store.deputies(user.name) if d.deputy == user.name and d.active(today)]
         if not active:
             return own
-        read, edit, officer, acting = set(own.read), set(own.edit), set(own.officer), []
+        read, edit, officer, approve, acting = set(own.read), set(own.edit), set(own.officer), set(own.approve), []
         for d in active:
             grantor = self.store.user(d.grantor)
             if grantor is None or not grantor.active:
@@ -100,9 +103,10 @@ class RightsResolver:
             read |= within(theirs.read)
             edit |= within(theirs.edit)
             officer |= within(theirs.officer)
+            approve |= within(theirs.approve)
             acting.append(grantor.name)
         return Rights(own.principal, frozenset(read), frozenset(edit), frozenset(officer), own.admin_of,
-                      own.operator, tuple(acting), frozenset(read - own.read))
+                      own.operator, tuple(acting), frozenset(read - own.read), frozenset(approve))
 
     def _from_token(self, principal: Principal, token: Token | None, colls: dict[str, Collection],
                     today: str) -> Rights:
@@ -122,4 +126,5 @@ class RightsResolver:
             own = {n for n in scope if colls[n].tenant == token.tenant}
         rank = RANK[token.role]
         return Rights(principal, frozenset(scope | public), frozenset(own if rank >= RANK["editor"] else ()),
-                      frozenset(own if rank >= RANK["officer"] else ()))
+                      frozenset(own if rank >= RANK["officer"] else ()),
+                      approve=frozenset(own if rank >= RANK["approver"] else ()))

@@ -164,7 +164,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
         (("--stop",), {"action": "store_true", "help": "Teilen beenden"}))
     cmd(a, "list", "Sammlungen auflisten", (("--tenant",), {}))
     a = group("grant", "Rechte erteilen, auflisten, entziehen")
-    p = cmd(a, "add", "Recht erteilen", T, (("role",), {"choices": ["reader", "editor", "officer", "admin", "operator"]}),
+    p = cmd(a, "add", "Recht erteilen", T, (("role",), {"choices": ["reader", "editor", "approver", "officer", "admin", "operator"]}),
             (("--collection",), {"help": "leer: ganzer Mandant"}))
     who = p.add_mutually_exclusive_group(required=True)
     for k in ("user", "group", "unit"):
@@ -180,7 +180,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     cmd(a, "list", "Vertretungen eines Benutzers", (("user",), {}))
     a = group("token", "Maschinen-Tokens: gehasht, befristet, widerrufbar")
     cmd(a, "add", "Token erstellen (wird nur einmal ausgegeben)", T, (("name",), {}),
-        (("--role",), {"required": True, "choices": ["reader", "editor", "officer"]}), (("--collections",), {}),
+        (("--role",), {"required": True, "choices": ["reader", "editor", "approver", "officer"]}), (("--collections",), {}),
         (("--expires",), {"help": "JJJJ-MM-TT"}), listing=True)
     cmd(a, "list", "Tokens auflisten", T)
     cmd(a, "revoke", "Token widerrufen", T, (("id",), {}))

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from amtswissen import admin_cli
+from amtswissen import admin_cli, knowledge_cli
 from amtswissen.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")  # as search.searcher.MODES, without importing torch for --help
@@ -145,8 +145,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print(response.model_dump_json())
         return 0
-    if not response.results:
+    if not response.results and not response.notes:
         print("Keine Treffer.")
+    if response.notes:
+        print("Verfahrenshinweise:")
+        for r in response.notes:
+            print(f"  {r.rank}. [{r.score:.3f}] {r.section}\n     {r.highlight or r.text[:200]}")
+        print("Dokumente:")
     for r in response.results:
         where = " > ".join(x for x in (r.document.title, r.section) if x)
         page = f", Seite {r.page}" if r.page else ""
@@ -247,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     admin_cli.add_parsers(sub, common)
+    knowledge_cli.add_parsers(sub, common)
     return parser
 
 

@@ -50,6 +50,11 @@ def model_mismatch(indexed: str, model: str) -> ModelMismatch:
         "AMTSWISSEN_EMBED_PRECISION passend setzen oder einen neuen Index aufbauen.")
 
 
+# Root of the documents that knowledge capture writes: the released note of a task
+# (knowledge/service.py), one "<task id>.md" each.
+NOTE_ROOT = "aufgabe:"
+
+
 def document_id(root: str, source: str) -> str:
     """Stable across versions, so links and vector ids of other documents survive a replace."""
     return hashlib.sha256(f"{root}\0{source}".encode()).hexdigest()[:16]
@@ -168,6 +173,8 @@ class Filter:
     today: str = field(default_factory=lambda: date.today().isoformat())
     # the collections the caller may read (access/): None = no restriction (CLI, evaluation)
     readable: frozenset[str] | None = None
+    # released task notes (root NOTE_ROOT): True = only notes, False = none, None = both
+    notes: bool | None = None
 
 
 @dataclass
@@ -193,6 +200,9 @@ def filter_sql(flt: Filter, mark: str) -> tuple[list[str], list]:
     if flt.kind is not None:
         where.append(f"d.kind = {mark}")
         args.append(flt.kind)
+    if flt.notes is not None:
+        where.append(f"{'' if flt.notes else 'NOT '}(substr(d.root, 1, {len(NOTE_ROOT)}) = {mark})")
+        args.append(NOTE_ROOT)
     if not flt.include_expired:
         where.append(f"(d.valid_until IS NULL OR d.valid_until = '' OR d.valid_until >= {mark})")
         args.append(flt.today)
@@ -212,7 +222,7 @@ class AllowedCache:
         self._lock = threading.Lock()
 
     def get(self, state: object, flt: Filter, compute) -> "Allowed | None":
-        key = (state, flt.collection, flt.kind, flt.include_expired, flt.today, flt.readable)
+        key = (state, flt.collection, flt.kind, flt.include_expired, flt.today, flt.readable, flt.notes)
         try:
             return self._entries[key]
         except KeyError:

@@ -85,9 +85,11 @@ def evaluate(questions: list[dict], search: Callable[[str, int], SearchResponse]
     groups: dict[str, dict[str, list[int | None]]] = defaultdict(lambda: defaultdict(list))
     for q in questions:
         response = search(q["question"], max(k, 10))
+        # a question answered by a task note is looked up in the notes list (ranked among
+        # the notes only); every other question in the documents list, as before notes existed
         rank = next(
             (r.rank for r in response.results if is_hit(q, r.document.source, r.text)),
-            None,
+            next((r.rank for r in response.notes if is_hit(q, r.document.source, r.text)), None),
         )
         ranks.append(rank)
         for key in ("style", "difficulty"):

@@ -89,6 +89,11 @@ def parse_citations(text: str) -> list[Citation]:
     return out
 
 
+def find_citations(text: str) -> list[tuple[str, Citation]]:
+    """Each citation in `text` as written ("§ 17 BMG") with its parsed form."""
+    return [(" ".join(m.group(0).split()), c) for m, c in zip(_CITATION.finditer(text), parse_citations(text))]
+
+
 def section_pattern(c: Citation) -> re.Pattern:
     """Matches the heading of the cited section inside a heading path."""
     number = re.escape(c.number)

@@ -6,6 +6,17 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 
+class NoteRef(BaseModel):
+    """A result from a task's released note (Verfahrenshinweis): who wrote and who released it."""
+    task: str
+    task_name: str
+    version: int
+    author: str
+    approver: str
+    released_at: str
+    url: str
+
+
 class DocumentRef(BaseModel):
     id: str
     title: str
@@ -19,6 +30,7 @@ class DocumentRef(BaseModel):
     reviewed_at: str | None = None
     keywords: list[str] = []
     review_overdue: bool = False  # not reviewed for longer than the configured period
+    note: NoteRef | None = None  # set when the passage comes from a released task note
 
 
 class SearchResult(BaseModel):
@@ -39,3 +51,6 @@ class SearchResponse(BaseModel):
     # typo corrections the search used ("Persnalausweis" → "personalausweis"), only from
     # passages the caller may read
     corrections: dict[str, str] = {}
+    # released task notes (Verfahrenshinweise) that answer the question, ranked among the
+    # notes only and shown above the documents; empty when no note comes close (search/searcher.py)
+    notes: list[SearchResult] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from contextlib import AbstractContextManager
 from typing import Literal
 
@@ -21,7 +22,8 @@ from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
 from search.highlight import best_sentences
-from search.query import Citation, ParsedQuery, QueryParser, Synonyms, section_pattern
+from search.intent import asked_sections
+from search.query import Citation, ParsedQuery, QueryParser, Synonyms, find_citations, section_pattern
 from search.rerank import Reranker
 from search.results import DocumentRef, SearchResponse, SearchResult
 
@@ -71,6 +73,20 @@ class Searcher:
                 ids.add(sec.chunk_id)
         return ids
 
+    def cited_passages(self, text: str, readable: frozenset[str] | None = None) -> list[tuple[str, Passage | None]]:
+        """Each citation in `text` ("§ 17 BMG, § 23 BMG") with the passage of the ingested
+        section it names (the first one, where a § spans several passages), or None when
+        no readable document holds it. Used to link a task's legal basis."""
+        out: list[tuple[str, Passage | None]] = []
+        with self.snapshot() as reader:
+            for written, c in find_citations(text):
+                ids = sorted(self._cited(reader, [c])) if c.abbr else []
+                passages = reader.passages(ids)
+                found = next((p for i in ids if (p := passages.get(i)) is not None
+                              and (readable is None or p.document.collection in readable)), None)
+                out.append((written, found))
+        return out
+
     def _named_documents(self, reader: Reader, parsed: ParsedQuery) -> set[str]:
         """Documents the question names by their short name ("IFG-Anfrage", "nach dem BMG")."""
         words = {w.casefold() for token in parsed.text.split() for w in re.findall(r"[A-Za-zÄÖÜäöüß]{2,}", token)}
@@ -80,19 +96,21 @@ class Searcher:
                 if abbr.casefold() in words and abbr.casefold() in capitals}
 
     def _rank(self, reader: Reader, parsed: ParsedQuery, mode: Mode, n: int, allowed: Allowed | None,
-              vocabulary: Vocabulary) -> list[tuple[int, float]]:
+              vocabulary: Vocabulary, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:
         """Candidates of both retrievers, fused; filters restrict the candidates themselves
-        (and the lexical statistics: the vocabulary's mask, see LexicalIndex.scores)."""
+        (and the lexical statistics: the vocabulary's mask, see LexicalIndex.scores).
+        Also returns the best cosine of a piece (None in lexical mode): how close the
+        nearest candidate came, comparable across searches with different filters."""
         s = self.settings
         lexicon = reader.lexicon
         lex_scores = lexicon.scores(parsed.terms, vocabulary.mask) if mode != "dense" else None
         if mode == "lexical":
-            return [(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)]
-        vector = self.embedder.embed_query(parsed.dense_text).astype(np.float32)
+            return [(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)], None
         # pieces outnumber passages: ask for more to fill the candidate list
         dense = reader.dense_top(vector, 3 * s.candidates, allowed)
+        best = max(dense.values()) if dense else None
         if mode == "dense":
-            return sorted(dense.items(), key=lambda x: -x[1])[:n]
+            return sorted(dense.items(), key=lambda x: -x[1])[:n], best
         lexical = {h.chunk_id: h.score for h in lexicon.top(lex_scores, s.candidates)}
         cited = self._cited(reader, parsed.citations)
         if allowed is not None:
@@ -120,7 +138,7 @@ class Searcher:
                 for cid, passage in reader.passages(list(fused)).items():
                     if passage.document.id in named:
                         fused[cid] += s.named_document_boost
-        return sorted(fused.items(), key=lambda x: -x[1])[:n]
+        return sorted(fused.items(), key=lambda x: -x[1])[:n], best
 
     def _document_ref(self, passage: Passage) -> DocumentRef:
         doc = passage.document
@@ -140,38 +158,74 @@ class Searcher:
         collection: str | None = None,
         kind: str | None = None,
         readable: frozenset[str] | None = None,
+        notes: bool = True,
     ) -> SearchResponse:
         """Top k passages. Filters: expired documents (unless asked), a collection, a document
         kind, and `readable`: the collections the caller may read (None: no restriction).
         Every filter restricts the candidates of both retrievers and the vocabulary the
-        question is read with, before anything is ranked."""
+        question is read with, before anything is ranked.
+
+        Released task notes form their own list (`notes`, up to `note_results` sections),
+        ranked among the notes only and shown when their best piece comes within
+        `note_gate` of the best document's cosine; the documents are ranked without them,
+        so a note never pushes the law that answers out of the list. Measured against one
+        mixed list with and without a boost for notes: README „Wissenssicherung“.
+        `notes=False` (or note_results 0): one list of everything, notes included."""
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
+        lanes = notes and self.settings.note_results > 0
+        base = Filter(collection, kind, include_expired, readable=readable)
         with self.snapshot() as reader:
-            allowed = reader.allowed(Filter(collection, kind, include_expired, readable=readable))
+            # the documents are read with their own vocabulary and statistics, as if there were
+            # no notes: typo corrections, known words and BM25 weights stay what they were
+            allowed = reader.allowed(replace(base, notes=False) if lanes else base)
             vocabulary = Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids)
             parsed = self.parser.parse(query, vocabulary)
+            vector = None if mode == "lexical" else self.embedder.embed_query(parsed.dense_text).astype(np.float32)
             want = max(k, self.settings.rerank_top if self.reranker else k)
-            ranked = self._rank(reader, parsed, mode, want, allowed, vocabulary)
-            passages = reader.passages([cid for cid, _ in ranked])
+            ranked, best = self._rank(reader, parsed, mode, want, allowed, vocabulary, vector)
+            noted: list[tuple[int, float]] = []
+            if lanes:
+                only_notes = reader.allowed(replace(base, notes=True))
+                if only_notes is None or len(only_notes.chunk_ids):
+                    noted, best_note = self._notes(reader, query, parsed, mode, base, only_notes, vector)
+                    if best is not None and best_note is not None and best_note < best + self.settings.note_gate:
+                        noted = []  # the notes are much further from the question than the documents
+            passages = reader.passages([cid for cid, _ in ranked + noted])
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: passages[cid].text for cid, _ in ranked})
-        results = []
-        for cid, score in ranked[:k]:
-            passage = passages[cid]
-            results.append(
-                SearchResult(
-                    rank=len(results) + 1,
-                    passage_id=cid,
-                    score=round(float(score), 4),
-                    text=passage.text,
-                    highlight=best_sentences(query + " " + " ".join(parsed.expansions), passage.text),
-                    section=passage.section,
-                    page=passage.page,
-                    document=self._document_ref(passage),
-                )
-            )
+        marked = query + " " + " ".join(parsed.expansions)
+        results = [self._result(rank, cid, score, passages[cid], marked) for rank, (cid, score) in
+                   enumerate(ranked[:k], 1)]
+        note_results = [self._result(rank, cid, score, passages[cid], marked) for rank, (cid, score) in
+                        enumerate([(c, sc) for c, sc in noted if c in passages], 1)]
         took = (time.perf_counter() - started) * 1000
-        return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections)
+        return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections,
+                              notes=note_results)
+
+    def _notes(self, reader: Reader, query: str, parsed: ParsedQuery, mode: Mode, base: Filter,
+               only_notes: Allowed | None, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:
+        """The notes list: the question read with the words of documents and notes (an insider
+        word like "Wohnungsgeberbestätigung" is known, not corrected), ranked among the notes."""
+        everything = reader.allowed(base)
+        words = Vocabulary(reader.lexicon, None if everything is None else everything.chunk_ids)
+        own = self.parser.parse(query, words)
+        if own.dense_text != parsed.dense_text and vector is not None:
+            vector = self.embedder.embed_query(own.dense_text).astype(np.float32)
+        statistics = Vocabulary(reader.lexicon, None if only_notes is None else only_notes.chunk_ids)
+        n = self.settings.note_results
+        ranked, best = self._rank(reader, own, mode, 4 * n, only_notes, statistics, vector)
+        asked = asked_sections(query)
+        if asked and self.settings.note_section_boost:
+            # the section of the asked-for kind first ("Welche Unterlagen …" → "… > Unterlagen")
+            sections = {cid: p.section.rsplit(" > ", 1)[-1] for cid, p in reader.passages([c for c, _ in ranked]).items()}
+            ranked = sorted(((cid, score + (self.settings.note_section_boost if sections.get(cid) in asked else 0.0))
+                             for cid, score in ranked), key=lambda x: -x[1])
+        return ranked[:n], best
+
+    def _result(self, rank: int, cid: int, score: float, passage: Passage, marked: str) -> SearchResult:
+        return SearchResult(rank=rank, passage_id=cid, score=round(float(score), 4), text=passage.text,
+                            highlight=best_sentences(marked, passage.text), section=passage.section,
+                            page=passage.page, document=self._document_ref(passage))

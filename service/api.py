@@ -17,12 +17,15 @@ from ingest.writes import clean_staging
 from models.embedder import Embedder
 from access.model import Rights
 from access.service import AccessService, RateLimit
-from service import admin, documents, errors, officer
+from knowledge.service import Knowledge
+from knowledge.store import KnowledgeStore
+from service import admin, documents, errors, knowledge, knowledge_pages, officer
 from service.auth import Auth, Denied
 from service.deps import RightsDep, SearcherDep, client_address
 from service.documents import WriteSlots, note_deputy_use
 from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
+from search.results import NoteRef
 from search.searcher import Mode, Searcher
 from service.templating import templates
 
@@ -36,13 +39,26 @@ SearchMode = Annotated[Mode | None, Query(description="hybrid (Standard), dense 
 Kind = Literal["pdf", "markdown", "text"]
 KINDS = {"pdf": "PDF", "markdown": "Text/Office", "text": "Textdatei"}
 # what anonymous callers may ask (answers then cover the public collections only)
-OPEN_READS = ("/api/search", "/api/health", "/api/documents", "/api/documents/{doc_id}", "/api/documents/{doc_id}/file")
+OPEN_READS = ("/api/search", "/api/health", "/api/documents", "/api/documents/{doc_id}", "/api/documents/{doc_id}/file",
+              "/api/aufgaben", "/api/aufgaben/{task_id}", "/api/aufgaben/{task_id}/fassungen",
+              "/api/aufgaben/{task_id}/fassungen/{number}/unterschied", "/api/wissenslandkarte", "/api/uebergabe")
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_question(q: str) -> str:
     """The question without control and invisible formatting characters; blank means empty."""
     return " ".join(_INVISIBLE.sub(" ", q).split())
+
+
+def attribute_notes(request: Request, response: SearchResponse) -> None:
+    """Results from a released task note show who wrote it, who released it and when."""
+    sources = request.app.state.knowledge.sources(r.document.id for r in response.notes + response.results)
+    for r in response.notes + response.results:
+        source = sources.get(r.document.id)
+        if source is not None:
+            r.document.note = NoteRef(task=source.task, task_name=source.task_name, version=source.version,
+                                      author=source.author, approver=source.approver,
+                                      released_at=source.released_at, url=f"/wissen/aufgabe/{source.task}")
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -64,6 +80,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         clean_staging(searcher.backend.work_folder)
         with searcher.snapshot():  # loads the indexes now, not on the first question
             pass
+        app.state.knowledge = Knowledge(KnowledgeStore(access.store.db), access, searcher.backend, model, settings)
+        app.state.knowledge.reconcile()  # a release interrupted before its note reached the index
         yield
         searcher.backend.close()
         access.close()
@@ -84,6 +102,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(documents.router)
     app.include_router(officer.router)
     app.include_router(admin.router)
+    app.include_router(knowledge.router)
+    app.include_router(knowledge_pages.router)
 
     with_errors = app.openapi  # errors.install's: German error bodies
 
@@ -127,6 +147,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
         limited(request, rights)
         response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read)
+        attribute_notes(request, response)
         note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
         return response
 
@@ -148,6 +169,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if q:
             limited(request, rights)
             response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read)
+            attribute_notes(request, response)
             note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
         with searcher.snapshot() as reader:
             documents, chunks = reader.counts(rights.read)

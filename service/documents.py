@@ -19,6 +19,7 @@ from ingest.names import InvalidName, display_name
 from index.base import Document, ModelMismatch
 from ingest.writes import DocumentNotFound
 from access.model import Rights
+from knowledge.service import is_note_document
 from service.auth import Denied
 from service.deps import RightsDep, SearcherDep, WriterDep, client_address
 from service.errors import responses
@@ -92,6 +93,10 @@ def editable_document(searcher, doc_id: str, rights: Rights) -> Document:
         doc = readable_document(reader, doc_id, rights)
     if not rights.can_edit(doc.collection):
         raise Denied(403, f"Keine Schreibrechte für die Sammlung „{doc.collection}“.")
+    if is_note_document(doc.root):
+        # a released note changes only through its task: a new version and a second person's release
+        raise Denied(409, "Dieses Dokument ist der freigegebene Verfahrenshinweis einer Aufgabe; "
+                          "es wird über die Aufgabe geändert oder gelöscht (/wissen).")
     return doc
 
 

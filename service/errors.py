@@ -24,8 +24,8 @@ class ErrorBody(BaseModel):
 def responses(*statuses: int) -> dict[int, dict]:
     """OpenAPI entries for the error answers a route can give."""
     text = {400: "Ungültige Anfrage", 401: "API-Schlüssel fehlt oder ist falsch", 403: "nicht eingerichtet",
-            404: "nicht gefunden", 413: "Anfrage zu groß", 422: "ungültige Eingabe",
-            429: "zu viele Fehlversuche"}
+            404: "nicht gefunden", 409: "Stand hat sich geändert", 413: "Anfrage zu groß", 422: "ungültige Eingabe",
+            429: "zu viele Fehlversuche", 503: "vorübergehend nicht möglich"}
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 
 

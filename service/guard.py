@@ -22,7 +22,11 @@ from service.auth import Auth, Denied
 
 SMALL_BODY = 64 * 1024  # forms, deletes, search: nothing legitimate comes near this
 UPLOADS = {("POST", re.compile(r"/api/documents/?")), ("PUT", re.compile(r"/api/documents/[^/]+")),
-           ("POST", re.compile(r"/verwaltung/(hochladen|auswertung)"))}
+           ("POST", re.compile(r"/verwaltung/(hochladen|auswertung)")), ("POST", re.compile(r"/api/aufgaben/import")),
+           ("POST", re.compile(r"/wissen/import"))}
+# a note: up to 14 sections of 20,000 characters, as a form or as JSON
+NOTES = {("POST", re.compile(r"/api/aufgaben/[^/]+/fassungen")), ("POST", re.compile(r"/wissen/aufgabe/[^/]+/bearbeiten"))}
+NOTE_BODY = 1024 * 1024
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 SECURITY_HEADERS = [
@@ -55,6 +59,8 @@ class RequestGuard:
     def _limit(self, method: str, path: str) -> int:
         if any(method == m and pattern.fullmatch(path) for m, pattern in UPLOADS):
             return self.auth.settings.max_upload_mb * 1024 * 1024
+        if any(method == m and pattern.fullmatch(path) for m, pattern in NOTES):
+            return NOTE_BODY
         return SMALL_BODY
 
     def _authorise(self, method: str, path: str, headers: Headers, scope: Scope) -> None:
@@ -67,7 +73,7 @@ class RequestGuard:
         if path.startswith("/api/"):
             if self.auth.credential(headers.get("authorization"), headers.get("x-api-key"), client) is None:
                 raise Denied(401, "Zugangsdaten fehlen (Token oder X-API-Key).")
-        elif path.startswith(("/verwaltung/", "/konto/")) and path not in ("/verwaltung/anmelden",
+        elif path.startswith(("/verwaltung/", "/konto/", "/wissen/")) and path not in ("/verwaltung/anmelden",
                                                                           "/verwaltung/abmelden"):
             cookies = cookie_parser(headers.get("cookie", ""))
             if self.auth.principal(Headers(raw=[(k, v) for k, v in headers.raw if k.lower() not in

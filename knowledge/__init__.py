@@ -1,0 +1,1 @@
+"""Knowledge capture: tasks, structured notes, four-eyes release, coverage, handover, import."""
