@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from text.sentences import split_sentences
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# "## Title ##": hashes, space, then a non-space (\s and \S cannot overlap: linear time even on a
+# line of thousands of spaces); closing hashes are stripped in Python, not by backtracking
+_MD_HEADING = re.compile(r"(#{1,6})\s+(\S.*)")
 # Structure of German legal and administrative text when no Markdown marks it.
 _TEXT_HEADINGS = [
     (1, re.compile(r"^(Teil|Buch)\s+\d+\w?\b.{0,100}$")),
@@ -58,8 +60,8 @@ def _markdown_paragraphs(text: str, page: int | None) -> list[Paragraph]:
         lines = block.strip().split("\n")
         body: list[str] = []
         for line in lines:
-            m = _MD_HEADING.match(line.strip())
-            if m:
+            m = _MD_HEADING.fullmatch(line.strip())
+            if m and m.group(2).rstrip("#").strip():
                 if body:
                     out.append(Paragraph(" ".join(body), page, tuple(h for _, h in headings)))
                     body = []
@@ -67,7 +69,7 @@ def _markdown_paragraphs(text: str, page: int | None) -> list[Paragraph]:
                 headings = [(lvl, h) for lvl, h in headings if lvl < level]
                 # A single H1 is the document title, shown separately; it would only repeat in every path.
                 if not (level == 1 and h1_count == 1):
-                    headings.append((level, m.group(2).strip()))
+                    headings.append((level, m.group(2).rstrip("#").strip()))
             elif line.strip():
                 body.append(line.strip())
         if body:

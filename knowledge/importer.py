@@ -9,10 +9,10 @@ does not start empty:
   level-2 heading per section ("## Unterlagen"); common other names of the modules
   ("Kosten", "Verfahrensablauf", "Erforderliche Unterlagen") are understood.
 
-An imported note becomes a new version submitted for release: a second person still
-releases it (optionally the importer names the approver at once: `release_as`, which
-must be someone else with the approver role). A bad row or file is reported and
-skipped; the rest is imported.
+An imported note becomes a new version submitted for release, credited to the author
+the file names and saved by the importer: a third person releases it — neither the
+author nor the importer (optionally named at once: `release_as`, someone with the
+approver role). A bad row or file is reported and skipped; the rest is imported.
 """
 
 from __future__ import annotations
@@ -42,8 +42,21 @@ ALIASES = {"kosten": "gebuehren", "gebühren und kosten": "gebuehren", "verfahre
            "besonderheiten": "sonderfaelle", "leistung": "leistung", "beschreibung": "leistung",
            "fristen und termine": "fristen", "formulare und vordrucke": "formulare"}
 HEADING_KEYS = {title.casefold(): key for key, title in SECTIONS} | ALIASES
-_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.S)
-_H2 = re.compile(r"^##\s+(.+?)\s*#*\s*$")
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(\n|\Z)", re.S)
+MAX_FRONT = 4096  # front matter holds a task name and an author, nothing more
+
+
+class _Semicolons(csv.excel):
+    delimiter = ";"
+
+
+def _heading(line: str) -> str | None:
+    """The title of a level-2 heading line ("## Unterlagen ##" → "Unterlagen"), else None.
+    Plain string work: a regular expression over a line of many spaces backtracks for minutes."""
+    if not line.startswith("## ") and not line.startswith("##\t"):
+        return None
+    title = line[2:].strip().rstrip("#").strip()
+    return title or None
 
 
 @dataclass
@@ -63,8 +76,7 @@ def import_catalogue(knowledge: Knowledge, rights: Rights, text: str, default_co
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t")
     except csv.Error:
-        dialect = csv.excel
-        dialect.delimiter = ";"
+        dialect = _Semicolons
     try:
         rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
         header = list(rows[0].keys()) if rows else next(csv.reader(io.StringIO(text), dialect=dialect), [])
@@ -72,7 +84,8 @@ def import_catalogue(knowledge: Knowledge, rights: Rights, text: str, default_co
         raise AccessError(f"Die Aufgabenliste ist keine lesbare CSV-Datei ({exc}).") from None
     if "name" not in {COLUMNS.get(h.strip().casefold()) for h in header if isinstance(h, str)}:
         raise AccessError("Die Aufgabenliste braucht eine Kopfzeile mit mindestens der Spalte „name“.")
-    existing = {(t.collection, t.name.casefold()): t for t in knowledge.store.tasks()}
+    # only tasks the caller may read: the answer to a row must not tell whether a hidden task exists
+    existing = {(t.collection, t.name.casefold()): t for t in knowledge.tasks(rights)}
     for line, row in enumerate(rows, start=2):
         values = {COLUMNS[k.strip().casefold()]: (v or "").strip() for k, v in row.items()
                   if k and k.strip().casefold() in COLUMNS and isinstance(v, str)}
@@ -102,22 +115,27 @@ def parse_note(text: str) -> tuple[dict, dict[str, str], list[str]]:
     """Front matter, sections by key, and what could not be placed."""
     problems: list[str] = []
     front: dict = {}
-    m = _FRONT.match(text)
+    m = _FRONT.match(text[:MAX_FRONT + 16])
     if m:
         try:
             loaded = yaml.safe_load(m.group(1))
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError) as exc:
             raise AccessError(f"Kopfdaten (front matter) nicht lesbar: {type(exc).__name__}") from None
         if not isinstance(loaded, dict):
             raise AccessError("Kopfdaten (front matter) müssen Schlüssel: Wert-Zeilen sein.")
+        for key in ("aufgabe", "autor"):
+            value = loaded.get(key)
+            if value is not None and (not isinstance(value, str) or len(value) > 200):
+                raise AccessError(f"Kopfdaten: „{key}“ ist ein kurzer Text.")
         front = loaded
         text = text[m.end():]
+    elif text.startswith("---"):
+        raise AccessError(f"Kopfdaten (front matter) fehlen oder sind länger als {MAX_FRONT} Zeichen.")
     sections: dict[str, list[str]] = {}
     key = "leistung"  # text before the first heading describes the service
     for line in text.splitlines():
-        h = _H2.match(line)
-        if h:
-            heading = h.group(1).strip()
+        heading = _heading(line)
+        if heading:
             key = HEADING_KEYS.get(heading.casefold().rstrip(":"))
             if key is None:
                 problems.append(f"Abschnitt „{heading}“ unbekannt – unter „Hinweise“ übernommen")
@@ -131,17 +149,23 @@ def parse_note(text: str) -> tuple[dict, dict[str, str], list[str]]:
 
 def import_notes(knowledge: Knowledge, rights: Rights, files: list[tuple[str, str]], report: ImportReport,
                  release_as: Rights | None = None) -> ImportReport:
-    tasks = {t.name.casefold(): t for t in knowledge.tasks(rights)}
+    tasks: dict[str, list] = {}
+    for t in knowledge.tasks(rights):
+        if rights.can_edit(t.collection):
+            tasks.setdefault(t.name.casefold(), []).append(t)
     for name, text in files:
         try:
             front, sections, problems = parse_note(text)
-            task_name = " ".join(str(front.get("aufgabe") or "").split())
-            task = tasks.get(task_name.casefold())
-            if task is None:
+            task_name = " ".join((front.get("aufgabe") or "").split())
+            found = tasks.get(task_name.casefold(), [])
+            if len(found) > 1:
+                raise AccessError(f"Aufgabe „{task_name}“ gibt es in mehreren Sammlungen: bitte einzeln einlesen")
+            if not found:
                 raise AccessError(f"Aufgabe „{task_name}“ gibt es nicht (Kopfzeile „aufgabe:“)" if task_name
                                   else "Kopfzeile „aufgabe:“ fehlt")
+            task = found[0]
             version = knowledge.save_draft(rights, task.id, sections)
-            author = str(front.get("autor") or "")
+            author = front.get("autor") or ""
             if author and author != rights.principal.name:
                 user = knowledge.access.store.user(author)
                 if user is not None and user.tenant == task.tenant:

@@ -89,6 +89,7 @@ class NoteVersion:
     reviewer: str | None = None
     reviewed_at: str | None = None
     comment: str = ""
+    saved_by: str = ""  # the accountable person who saved it (an importer, a token's owner)
 
     @property
     def label(self) -> str:

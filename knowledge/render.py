@@ -19,13 +19,14 @@ from knowledge.model import SECTIONS, NoteVersion, Task
 # Raw HTML in a note is shown as text, never interpreted; links only to http(s), mailto
 # and pages of this application (markdown-it's own check refuses javascript: and data:).
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_HEADING_LINE = re.compile(r"^(\s{0,3})(#{1,6})(\s)", re.M)
+# any line the chunker would read as a heading (it strips lines: indentation does not make code)
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}(?=\s)", re.M)
 
 
 def section_markdown(text: str) -> str:
     """A section's own headings sit below the section heading in the indexed file: a
     "# …" written inside a section must not open a new section or a new task."""
-    return _HEADING_LINE.sub(lambda m: m.group(1) + "#### ", text.strip())
+    return _HEADING_LINE.sub("####", text.strip())
 
 
 def note_markdown(task: Task, version: NoteVersion) -> str:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import io
 import logging
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Iterable
 
@@ -69,6 +70,20 @@ class TaskInput:
     review_due: str | None = None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_text(value: str | None, what: str, multiline: bool = False) -> str | None:
+    """Text from outside without control characters (PostgreSQL refuses NUL; a name has no
+    line breaks). Raises AccessError with a German reason."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or (_CONTROL if multiline else _CONTROL_LINE).search(value):
+        raise AccessError(f"{what}: Steuerzeichen sind nicht erlaubt.")
+    return value
+
+
 def split_names(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
@@ -88,6 +103,9 @@ class Knowledge:
         self.backend = backend
         self.embedder = embedder
         self.settings = settings
+        # release, delete and reconcile change the index one at a time in this process (a
+        # delete racing a release must not leave a note of a task that no longer exists)
+        self._writing = threading.RLock()
 
     # --- reading --------------------------------------------------------------------
     def readable_task(self, rights: Rights, task_id: str) -> Task:
@@ -98,8 +116,24 @@ class Knowledge:
         return task
 
     def tasks(self, rights: Rights, unit: str | None = None, owner: str | None = None) -> list[Task]:
+        """Readable tasks; filtered by a person only where the caller may see who works on them."""
         return [t for t in self.store.tasks(collections=rights.read)
-                if (unit is None or t.unit == unit) and (owner is None or t.owner == owner or owner in t.deputies)]
+                if (unit is None or t.unit == unit) and (owner is None or (
+                    self.sees_people(rights, t) and (t.owner == owner or owner in t.deputies)))]
+
+    @staticmethod
+    def sees_people(rights: Rights, task: Task) -> bool:
+        """Owner and deputies are shown inside the task's tenant; a task read through a public
+        or shared collection shows its note, not who works on it."""
+        return rights.principal.tenant == task.tenant or task.tenant in rights.admin_of
+
+    def shown(self, rights: Rights, task: Task) -> Task:
+        """The task as this caller may see it: without its people outside its tenant."""
+        return task if self.sees_people(rights, task) else replace(task, owner=None, deputies=())
+
+    def sees_departures(self, rights: Rights, tenant: str) -> bool:
+        """Departure dates are staff planning: for the tenant's knowledge officers and admins."""
+        return tenant in rights.admin_of or bool(rights.officer & self._tenant_collections(tenant))
 
     @staticmethod
     def sees_drafts(rights: Rights, task: Task) -> bool:
@@ -111,13 +145,15 @@ class Knowledge:
         pending = None
         if self.sees_drafts(rights, task):
             pending = next((v for v in self.store.versions(task.id) if v.state in (DRAFT, SUBMITTED, RETURNED)), None)
-        departs = self.store.departures().get(task.owner or "")
-        return TaskView(task, released, pending, departs)
+        departs = self.store.departures().get(task.owner or "") if self.sees_departures(rights, task.tenant) else None
+        return TaskView(self.shown(rights, task), released, pending, departs)
 
     def views(self, rights: Rights, tasks: list[Task]) -> list[TaskView]:
         released = self.store.released([t.id for t in tasks])
         departures = self.store.departures()
-        return [TaskView(t, released.get(t.id), None, departures.get(t.owner or "")) for t in tasks]
+        shown = {t.tenant for t in tasks if self.sees_departures(rights, t.tenant)}
+        return [TaskView(self.shown(rights, t), released.get(t.id), None,
+                         departures.get(t.owner or "") if t.tenant in shown else None) for t in tasks]
 
     def versions(self, rights: Rights, task_id: str) -> list[NoteVersion]:
         """The whole history for those who edit or approve; readers see the released version only."""
@@ -150,6 +186,13 @@ class Knowledge:
         if not rights.officer or fields.collection not in rights.officer:
             raise Forbidden(f"Aufgaben in der Sammlung „{fields.collection}“ legen nur "
                             "Wissensmanager dieser Sammlung an.")
+        for value, what in ((fields.name, "Name"), (fields.unit, "Organisationseinheit"), (fields.leika, "LeiKa"),
+                            (fields.owner, "Verantwortlich"), (fields.frequency, "Häufigkeit"),
+                            (fields.criticality, "Kritikalität"), (fields.legal_basis, "Rechtsgrundlage"),
+                            (fields.review_due, "Wiedervorlage")):
+            check_text(value, what)
+        for value in list(fields.deputies or []) + list(fields.documents or []):
+            check_text(value, "Vertretung oder Dokument")
         name = " ".join((fields.name or "").split())
         if not 2 <= len(name) <= 200:
             raise AccessError("Bitte einen Namen der Aufgabe mit 2 bis 200 Zeichen angeben.")
@@ -202,17 +245,19 @@ class Knowledge:
         checked = self._check_task(fields, rights)
         if checked.pop("tenant") != task.tenant:
             raise AccessError("Eine Aufgabe bleibt in ihrem Mandanten.")
-        updated = self.store.update_task(task.id, checked, self.actor(rights))
-        if updated.collection != task.collection or updated.name != task.name or updated.owner != task.owner:
-            self._index(updated)  # the indexed note carries collection, name and owner
+        with self._writing:
+            updated = self.store.update_task(task.id, checked, self.actor(rights))
+            if updated.collection != task.collection or updated.name != task.name or updated.owner != task.owner:
+                self._index(updated)  # the indexed note carries collection, name and owner
         return updated
 
     def delete_task(self, rights: Rights, task_id: str) -> Task:
         task = self.readable_task(rights, task_id)
         if task.collection not in rights.officer:
             raise Forbidden("Aufgaben löschen nur Wissensmanager ihrer Sammlung.")
-        self._unindex(task, self.actor(rights))
-        return self.store.delete_task(task.id, self.actor(rights))
+        with self._writing:
+            self._unindex(task, self.actor(rights))
+            return self.store.delete_task(task.id, self.actor(rights))
 
     # --- the note's versions -----------------------------------------------------------
     def save_draft(self, rights: Rights, task_id: str, sections: dict[str, str]) -> NoteVersion:
@@ -224,9 +269,10 @@ class Knowledge:
                 raise AccessError(f"Unbekannter Abschnitt „{key}“.")
             if not isinstance(text, str) or len(text) > MAX_SECTION_CHARS:
                 raise AccessError(f"Abschnitt „{SECTION_TITLES[key]}“: höchstens {MAX_SECTION_CHARS} Zeichen Text.")
+            check_text(text, f"Abschnitt „{SECTION_TITLES[key]}“", multiline=True)
         if not any(t.strip() for t in sections.values()):
             raise AccessError("Die Notiz ist leer: bitte mindestens einen Abschnitt ausfüllen.")
-        return self.store.save_draft(task.id, sections, self.actor(rights))
+        return self.store.save_draft(task.id, sections, self.actor(rights), self.person(rights))
 
     def submit(self, rights: Rights, task_id: str, number: int) -> NoteVersion:
         task = self.readable_task(rights, task_id)
@@ -239,21 +285,31 @@ class Knowledge:
         if not rights.can_approve(task.collection):
             raise Forbidden(f"Freigeben dürfen nur Personen mit der Rolle „Freigeben“ für „{task.collection}“.")
         version = self.store.version(task.id, number)
-        if version.author == rights.principal.name:
-            raise Forbidden("Die eigene Fassung gibt eine zweite Person frei (Vier-Augen-Prinzip).")
+        versions = self.store.versions(task.id)
+        released = max((v.version for v in versions if v.state == RELEASED), default=0)
+        # everyone who wrote, saved or imported a version since the released one shaped this text
+        shaped = {name for v in versions if released < v.version <= number for name in (v.author, v.saved_by)}
+        if {rights.principal.name, self.person(rights)} & shaped:
+            raise Forbidden("Die eigene Fassung gibt eine zweite Person frei (Vier-Augen-Prinzip): wer seit der "
+                            "letzten Freigabe an der Notiz geschrieben oder sie eingelesen hat, gibt sie nicht frei.")
         return task, version
 
     def release(self, rights: Rights, task_id: str, number: int) -> NoteVersion:
-        task, _ = self._reviewable(rights, task_id, number)
-        before = self.store.released([task.id]).get(task.id)
-        released = self.store.transition(task.id, number, SUBMITTED, RELEASED, self.actor(rights))
-        try:
-            self._index(task)
-        except Exception as exc:
-            logger.exception("Freigabe von %s Fassung %s nicht indexiert", task.id, number)
-            self.store.undo_release(task.id, number, before.version if before else None, self.actor(rights))
-            raise IndexFailed("Die Fassung konnte nicht in den Suchindex geschrieben werden; die Freigabe wurde "
-                              f"zurückgenommen ({type(exc).__name__}).") from exc
+        with self._writing:
+            task, _ = self._reviewable(rights, task_id, number)
+            before = self.store.released([task.id]).get(task.id)
+            released = self.store.transition(task.id, number, SUBMITTED, RELEASED, self.actor(rights))
+            try:
+                self._index(task)
+            except Exception as exc:
+                logger.exception("Freigabe von %s Fassung %s nicht indexiert", task.id, number)
+                self.store.undo_release(task.id, number, before.version if before else None, self.actor(rights))
+                try:
+                    self._index(task)  # the version released before answers again, not a half-written one
+                except Exception:  # noqa: BLE001 - reconcile at the next start finishes it
+                    logger.exception("Voriger Stand von %s nicht wiederhergestellt", task.id)
+                raise IndexFailed("Die Fassung konnte nicht in den Suchindex geschrieben werden; die Freigabe wurde "
+                                  f"zurückgenommen ({type(exc).__name__}).") from exc
         return released
 
     def send_back(self, rights: Rights, task_id: str, number: int, comment: str) -> NoteVersion:
@@ -292,31 +348,54 @@ class Knowledge:
         self.store.set_indexed(task.id, None, None)
 
     def reconcile(self) -> list[str]:
-        """Bring the index in line with the released versions (after a crash between
-        release and indexing, or a restore of the database): returns the tasks changed."""
-        changed = []
-        released = self.store.released()
-        with self.backend.snapshot() as reader:
-            for task in self.store.tasks():
-                version = released.get(task.id)
-                doc = reader.document(note_doc_id(task.id))
-                if version is None and doc is None:
-                    continue
-                if version is not None and doc is not None and doc.collection == task.collection \
-                        and task.doc_id == doc.id and task.indexed_version == version.version \
-                        and doc.title == task.name:
-                    continue
-                changed.append(task)
-        for task in changed:
-            self._index(task, "wissen-abgleich")
-        return [t.id for t in changed]
+        """Bring the index in line with the released versions (after a crash between release
+        and indexing, a failed undo, or a restore of the database): a note whose stored text
+        is not the released version's is written anew, one without a released version or
+        without a task is removed. Returns the tasks (or orphaned documents) changed."""
+        with self._writing:
+            tasks = {t.id: t for t in self.store.tasks()}
+            released = self.store.released()
+            expected = {note_doc_id(t.id): t for t in tasks.values() if t.id in released}
+            stale, orphans = [], []
+            with self.backend.snapshot() as reader:
+                for doc in reader.list_documents():
+                    if is_note_document(doc.root) and doc.id not in expected:
+                        orphans.append(doc.id)
+                for doc_id, task in expected.items():
+                    doc = reader.document(doc_id)
+                    text = note_markdown(task, released[task.id]).encode()
+                    stored = reader.original(doc.stored_file) if doc is not None else None
+                    if hasattr(stored, "read_bytes"):
+                        stored = stored.read_bytes()
+                    if doc is None or doc.collection != task.collection or stored != text \
+                            or task.indexed_version != released[task.id].version:
+                        stale.append(task)
+            for doc_id in orphans:
+                writes.remove(self.backend, self.embedder, doc_id, "wissen-abgleich")
+            for task in stale:
+                self._index(task, "wissen-abgleich")
+            for task in tasks.values():
+                if task.id not in released and task.doc_id is not None:
+                    self.store.set_indexed(task.id, None, None)
+        return [t.id for t in stale] + orphans
 
     # --- people ---------------------------------------------------------------------
     @staticmethod
     def actor(rights: Rights) -> str:
         return rights.principal.name
 
+    def person(self, rights: Rights) -> str:
+        """The person accountable for a caller: a user, or whoever created the machine token."""
+        principal = rights.principal
+        if principal.kind == "token":
+            token = self.access.store.token(principal.name.removeprefix("token:"))
+            if token is not None:
+                return token.created_by
+        return principal.name
+
     def set_departure(self, rights: Rights, user_name: str, departs_on: str | None) -> None:
+        check_text(user_name, "Person")
+        check_text(departs_on, "Ausscheiden")
         user = self.access.store.user(user_name)
         if user is None or not (rights.officer & self._tenant_collections(user.tenant)
                                 or user.tenant in rights.admin_of):
@@ -389,8 +468,9 @@ class Knowledge:
         named deputy) or of a unit, their released notes, documents, deputies, review dates."""
         if not person and not unit:
             raise AccessError("Bitte eine Person oder eine Organisationseinheit angeben.")
-        tasks = [t for t in self.store.tasks(collections=rights.read)
-                 if (not person or t.owner == person or person in t.deputies) and (not unit or t.unit == unit)]
+        check_text(person, "Person")
+        check_text(unit, "Organisationseinheit")
+        tasks = self.tasks(rights, unit, person)
         released = self.store.released([t.id for t in tasks])
         linked: dict[str, object] = {}
         with self.backend.snapshot() as reader:
@@ -400,19 +480,23 @@ class Knowledge:
                     if doc is not None and rights.can_read(doc.collection):
                         linked[doc_id] = doc
         departures = self.store.departures()
-        entries = [{"task": t, "note": released.get(t.id), "documents": [linked[d] for d in t.documents if d in linked],
-                    "owner_departs": departures.get(t.owner or "")} for t in tasks]
+        shown = {t.tenant for t in tasks if self.sees_departures(rights, t.tenant)}
+        entries = [{"task": self.shown(rights, t), "note": released.get(t.id),
+                    "documents": [linked[d] for d in t.documents if d in linked],
+                    "owner_departs": departures.get(t.owner or "") if t.tenant in shown else None} for t in tasks]
         who = self.access.store.user(person) if person else None
-        return {"person": person, "person_display": who.display if who else person, "unit": unit,
+        # who a person is and when they leave: only for those who may see that person's tasks' people
+        known = who is not None and (who.tenant in shown or (entries and who.tenant == rights.principal.tenant))
+        return {"person": person, "person_display": who.display if known else person, "unit": unit,
                 "entries": entries, "today": date.today().isoformat(),
-                "departs": departures.get(person or "")}
+                "departs": departures.get(person or "") if who is not None and who.tenant in shown else None}
 
     def standing_in(self, rights: Rights) -> dict:
         """Vertretungsansicht: the tasks of the colleagues the caller stands in for today
         (deputies of the access model) and the tasks naming the caller as deputy."""
         me = rights.principal.name
         tasks = [t for t in self.store.tasks(collections=rights.read)
-                 if t.owner in rights.acting_for or me in t.deputies]
+                 if self.sees_people(rights, t) and (t.owner in rights.acting_for or me in t.deputies)]
         released = self.store.released([t.id for t in tasks])
         return {"acting_for": list(rights.acting_for),
                 "entries": [{"task": t, "note": released.get(t.id)} for t in tasks]}

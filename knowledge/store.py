@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, nam
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS note_versions (task TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
     version INTEGER NOT NULL, state TEXT NOT NULL, sections TEXT NOT NULL, author TEXT NOT NULL,
-    created_at TEXT NOT NULL, submitted_at TEXT, reviewer TEXT, reviewed_at TEXT, comment TEXT NOT NULL,
+    saved_by TEXT NOT NULL, created_at TEXT NOT NULL, submitted_at TEXT, reviewer TEXT, reviewed_at TEXT, comment TEXT NOT NULL,
     PRIMARY KEY (task, version));
 CREATE TABLE IF NOT EXISTS departures (user_name TEXT PRIMARY KEY, departs_on TEXT NOT NULL, set_by TEXT NOT NULL,
     set_at TEXT NOT NULL);
@@ -35,7 +35,9 @@ CREATE INDEX IF NOT EXISTS tasks_tenant ON tasks (tenant, unit);
 
 TASK_FIELDS = ("name", "unit", "collection", "leika", "owner", "deputies", "frequency", "criticality",
                "legal_basis", "documents", "review_due")
-LEIKA = re.compile(r"\d{14}")
+LEIKA = re.compile(r"[0-9]{14}")
+TASK_ID = re.compile(r"[a-z0-9-]{1,80}")
+MAX_VERSION = 1_000_000
 
 
 def slug(name: str) -> str:
@@ -54,7 +56,7 @@ def _task(r: dict) -> Task:
 
 def _version(r: dict) -> NoteVersion:
     return NoteVersion(r["task"], r["version"], r["state"], json.loads(r["sections"]), r["author"], r["created_at"],
-                       r["submitted_at"], r["reviewer"], r["reviewed_at"], r["comment"])
+                       r["submitted_at"], r["reviewer"], r["reviewed_at"], r["comment"], r["saved_by"])
 
 
 class KnowledgeStore:
@@ -73,6 +75,8 @@ class KnowledgeStore:
         return tasks if collections is None else [t for t in tasks if t.collection in collections]
 
     def task(self, task_id: str) -> Task:
+        if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id):
+            raise NotFound("Aufgabe nicht gefunden.")
         with self.db.tx(write=False) as run:
             rows = run("SELECT * FROM tasks WHERE id = ?", (task_id,))
         if not rows:
@@ -144,6 +148,8 @@ class KnowledgeStore:
         return [_version(r) for r in rows]
 
     def version(self, task_id: str, version: int) -> NoteVersion:
+        if not 1 <= version <= MAX_VERSION:
+            raise NotFound("Diese Fassung gibt es nicht.")
         with self.db.tx(write=False) as run:
             rows = run("SELECT * FROM note_versions WHERE task = ? AND version = ?", (task_id, version))
         if not rows:
@@ -161,7 +167,7 @@ class KnowledgeStore:
         with self.db.tx(write=False) as run:
             return {r["task"]: _version(r) for r in run(sql, args)}
 
-    def save_draft(self, task_id: str, sections: dict[str, str], by: str) -> NoteVersion:
+    def save_draft(self, task_id: str, sections: dict[str, str], by: str, saved_by: str | None = None) -> NoteVersion:
         """A new version; a draft or submitted version before it is overtaken (a submitted one
         is thereby withdrawn from review). The released version stays released."""
         unknown = set(sections) - set(SECTION_TITLES)
@@ -175,15 +181,15 @@ class KnowledgeStore:
             # a returned version keeps its state and comment: the history shows why it was not released
             run("UPDATE note_versions SET state = ? WHERE task = ? AND state IN (?, ?)",
                 (WITHDRAWN, task_id, DRAFT, SUBMITTED))
-            run("INSERT INTO note_versions (task, version, state, sections, author, created_at, comment) "
-                "VALUES (?, ?, ?, ?, ?, ?, '')", (task_id, number, DRAFT, json.dumps(clean, ensure_ascii=False), by,
-                                                   now_iso()))
+            run("INSERT INTO note_versions (task, version, state, sections, author, saved_by, created_at, comment) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, '')", (task_id, number, DRAFT, json.dumps(clean, ensure_ascii=False), by,
+                                                      saved_by or by, now_iso()))
             AccessStore._audit(run, task.tenant, by, "notiz-entwurf", task_id, f"Fassung {number}")
         return self.version(task_id, number)
 
     def set_author(self, task_id: str, version: int, author: str, by: str) -> None:
-        """An imported draft names who wrote it (the front matter's `autor`); the import
-        itself stays in the audit log under the importer's name."""
+        """An imported draft names who wrote it (the front matter's `autor`); who imported it
+        stays its `saved_by` (and may not release it either) and in the audit log."""
         task = self.task(task_id)
         with self.db.tx() as run:
             run("UPDATE note_versions SET author = ? WHERE task = ? AND version = ? AND state = ?",
@@ -194,6 +200,8 @@ class KnowledgeStore:
         """One step of the state machine, taken only from the expected state (two approvers
         clicking at once: the second finds the state changed)."""
         task = self.task(task_id)
+        if not 1 <= version <= MAX_VERSION:
+            raise NotFound("Diese Fassung gibt es nicht.")
         now = now_iso()
         with self.db.tx() as run:
             rows = run("SELECT state FROM note_versions WHERE task = ? AND version = ?", (task_id, version))

@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         limited(request, rights)
         response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read)
         attribute_notes(request, response)
-        note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
+        note_deputy_use(request, rights, {r.document.collection for r in response.results + response.notes},
+                        f"Suche: {q[:200]}")
         return response
 
     @app.get("/api/health", response_model=Health, tags=["Betrieb"], responses=errors.responses(401))
@@ -170,7 +171,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             limited(request, rights)
             response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read)
             attribute_notes(request, response)
-            note_deputy_use(request, rights, {r.document.collection for r in response.results}, f"Suche: {q[:200]}")
+            note_deputy_use(request, rights, {r.document.collection for r in response.results + response.notes},
+                        f"Suche: {q[:200]}")
         with searcher.snapshot() as reader:
             documents, chunks = reader.counts(rights.read)
             collections = [c for c in reader.collections() if rights.can_read(c)]

@@ -22,6 +22,7 @@ from knowledge.model import SECTIONS, NoteVersion, Task, TaskView
 from knowledge.service import Forbidden, IndexFailed, Knowledge, TaskInput
 from service.auth import Denied
 from service.deps import RightsDep, SearcherDep, WriterDep
+from service.documents import note_deputy_use
 from service.errors import responses
 
 router = APIRouter(prefix="/api", tags=["Wissen"])
@@ -220,10 +221,16 @@ def create_task(body: TaskIn, knowledge: KnowledgeDep, rights: WriterDep) -> Tas
 
 
 @router.get("/aufgaben/{task_id}", response_model=TaskOut, responses=responses(401, 404, 422))
-def get_task(task_id: TaskId, knowledge: KnowledgeDep, searcher: SearcherDep, rights: RightsDep) -> TaskOut:
+def get_task(request: Request, task_id: TaskId, knowledge: KnowledgeDep, searcher: SearcherDep,
+             rights: RightsDep) -> TaskOut:
     """A task with its released note; for editors and approvers also the version in progress."""
     with as_http():
-        return task_out(knowledge.view(rights, task_id), searcher, rights)
+        view = knowledge.view(rights, task_id)
+    note_deputy_use(request, rights, {view.task.collection}, f"Aufgabe: {view.task.id}")
+    out = task_out(view, searcher, rights)
+    with searcher.snapshot() as reader:  # linked documents the caller may not read are not named
+        out.documents = [d for d in out.documents if (doc := reader.document(d)) and rights.can_read(doc.collection)]
+    return out
 
 
 @router.put("/aufgaben/{task_id}", response_model=TaskOut, responses=responses(401, 403, 404, 422, 503))
@@ -333,7 +340,7 @@ def coverage(knowledge: KnowledgeDep, rights: RightsDep,
 
 @router.get("/uebergabe", responses={**responses(401, 422), 200: {"content": {
     "application/json": {}, "text/markdown": {}, "application/pdf": {}}}})
-def handover(knowledge: KnowledgeDep, rights: RightsDep,
+def handover(request: Request, knowledge: KnowledgeDep, rights: RightsDep,
              person: Annotated[str | None, Query(max_length=64, description="Benutzername")] = None,
              unit: Annotated[str | None, Query(max_length=64, description="Organisationseinheit")] = None,
              format: Annotated[Literal["json", "markdown", "pdf"], Query(description="Ausgabeformat")] = "json"):
@@ -341,6 +348,7 @@ def handover(knowledge: KnowledgeDep, rights: RightsDep,
     linked documents, deputies, review dates — as JSON, Markdown or PDF."""
     with as_http():
         folder = knowledge.handover(rights, person, unit)
+    note_deputy_use(request, rights, {e["task"].collection for e in folder["entries"]}, "Übergabemappe")
     name = f"uebergabe-{person or unit}"
     if format == "markdown":
         return PlainTextResponse(handover_markdown(folder), media_type="text/markdown; charset=utf-8",

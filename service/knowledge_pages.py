@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Path, Request
+from starlette.datastructures import UploadFile  # what request.form() gives (FastAPI's is a subclass)
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from access.store import AccessError, NotFound
@@ -22,6 +23,7 @@ from knowledge.render import diff, to_html
 from knowledge.service import TaskInput, split_names
 from service.auth import Denied
 from service.deps import RightsDep, SearcherDep
+from service.documents import note_deputy_use
 from service.knowledge import KnowledgeDep, _safe, citations
 from service.officer import check_form, csrf_of, signed_in
 from service.templating import templates
@@ -63,6 +65,7 @@ def task_list(request: Request, knowledge: KnowledgeDep, rights: RightsDep, einh
 def task_page(request: Request, task_id: str, knowledge: KnowledgeDep, searcher: SearcherDep, rights: RightsDep):
     view = _readable(knowledge, rights, task_id)
     task = view.task
+    note_deputy_use(request, rights, {task.collection}, f"Aufgabe: {task.id}")
     with searcher.snapshot() as reader:
         linked = [d for d in (reader.document(i) for i in task.documents) if d and rights.can_read(d.collection)]
     versions = knowledge.versions(rights, task.id) if knowledge.sees_drafts(rights, task) else []
@@ -109,7 +112,8 @@ async def save_note(request: Request, task_id: str, knowledge: KnowledgeDep, rig
 
 
 @router.post("/aufgabe/{task_id}/fassung/{number}/{step}")
-def review_step(request: Request, task_id: str, number: int, step: str, knowledge: KnowledgeDep, rights: RightsDep,
+def review_step(request: Request, task_id: str, number: Annotated[int, Path(ge=1, le=1_000_000)], step: str,
+                knowledge: KnowledgeDep, rights: RightsDep,
                 token: Annotated[str, Form()], kommentar: Annotated[str, Form(max_length=2000)] = ""):
     check_form(request, token)
     actions = {"einreichen": (knowledge.submit, "eingereicht"), "freigeben": (knowledge.release, "freigegeben"),
@@ -130,8 +134,8 @@ def review_step(request: Request, task_id: str, number: int, step: str, knowledg
 
 
 @router.get("/aufgabe/{task_id}/fassung/{number}", response_class=HTMLResponse)
-def version_page(request: Request, task_id: str, number: int, knowledge: KnowledgeDep, rights: RightsDep,
-                 gegen: int | None = None):
+def version_page(request: Request, task_id: str, number: Annotated[int, Path(ge=1, le=1_000_000)],
+                 knowledge: KnowledgeDep, rights: RightsDep, gegen: int | None = None):
     view = _readable(knowledge, rights, task_id)
     try:
         version = knowledge.version(rights, task_id, number)
@@ -263,7 +267,12 @@ async def import_page(request: Request, knowledge: KnowledgeDep, rights: RightsD
 
 @router.get("/uebergabe", response_class=HTMLResponse)
 def handover_page(request: Request, knowledge: KnowledgeDep, rights: RightsDep, person: str = "", einheit: str = ""):
-    folder = knowledge.handover(rights, person or None, einheit or None) if person or einheit else None
+    try:
+        folder = knowledge.handover(rights, person or None, einheit or None) if person or einheit else None
+    except AccessError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    if folder:
+        note_deputy_use(request, rights, {e["task"].collection for e in folder["entries"]}, "Übergabemappe")
     units = sorted({t.unit for t in knowledge.tasks(rights) if t.unit})
     people = sorted({p for t in knowledge.tasks(rights) for p in ([t.owner] if t.owner else []) + list(t.deputies)})
     query = urlencode({k: v for k, v in {"person": person, "einheit": einheit}.items() if v})
@@ -280,6 +289,7 @@ def handover_export(request: Request, fmt: str, knowledge: KnowledgeDep, rights:
         folder = knowledge.handover(rights, person or None, einheit or None)
     except AccessError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
+    note_deputy_use(request, rights, {e["task"].collection for e in folder["entries"]}, "Übergabemappe")
     name = _safe(f"uebergabe-{person or einheit}")
     if fmt == "md":
         return PlainTextResponse(handover_markdown(folder), media_type="text/markdown; charset=utf-8",
@@ -292,4 +302,6 @@ def handover_export(request: Request, fmt: str, knowledge: KnowledgeDep, rights:
 def standing_in_page(request: Request, knowledge: KnowledgeDep, rights: RightsDep):
     if not signed_in(rights):
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
-    return _page(request, "standing_in.html", {"data": knowledge.standing_in(rights)})
+    data = knowledge.standing_in(rights)
+    note_deputy_use(request, rights, {e["task"].collection for e in data["entries"]}, "Vertretungsansicht")
+    return _page(request, "standing_in.html", {"data": data})

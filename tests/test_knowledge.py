@@ -5,6 +5,7 @@ import, coverage, handover, and recovery when a release could not be indexed."""
 from __future__ import annotations
 
 import io
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -310,7 +311,8 @@ def test_api_tokens_follow_the_same_rules(client):
     k = client.app.state.knowledge
     store = k.access.store
     editor = store.add_token("standard", "Autor", "editor", "test", ["buergerbuero"])[1]
-    approver = store.add_token("standard", "Freigabe", "approver", "test", ["buergerbuero"])[1]
+    # tokens act for the person who created them: the approving one belongs to someone else
+    approver = store.add_token("standard", "Freigabe", "approver", "petra", ["buergerbuero"])[1]
     reader = store.add_token("standard", "Leser", "reader", "test")[1]
     task = _task(k)
 
@@ -339,3 +341,143 @@ def test_api_tokens_follow_the_same_rules(client):
     assert client.post("/api/aufgaben", headers={"X-API-Key": API_KEY},
                        json={"name": "Neu", "collection": "buergerbuero", "leika": "12"}).status_code == 422
     assert client.post("/api/aufgaben", json={"name": "Neu", "collection": "buergerbuero"}).status_code == 401
+
+
+def test_nobody_releases_text_they_shaped_also_not_by_token_or_import(client):
+    k = client.app.state.knowledge
+    store = k.access.store
+    task = _task(k)
+    petra, paula, olga = rights_of(k, "petra"), rights_of(k, "paula"), rights_of(k, "olga")
+    # paula saves petra's submitted text again: petra still wrote it
+    first = k.save_draft(petra, task.id, {"unterlagen": "Ausweis."})
+    k.submit(petra, task.id, first.version)
+    again = k.save_draft(paula, task.id, {"unterlagen": "Ausweis."})
+    k.submit(paula, task.id, again.version)
+    with pytest.raises(Forbidden, match="Vier-Augen"):
+        k.release(petra, task.id, again.version)
+    k.release(olga, task.id, again.version)
+    # a token releases for the person who created it: not that person's own version
+    store.grant("standard", "user", "petra", "officer", "buergerbuero", "test")
+    own_token = store.add_token("standard", "Petras Skript", "approver", "petra", ["buergerbuero"])[1]
+    mine = k.save_draft(rights_of(k, "petra"), task.id, {"unterlagen": "Ausweis und Vollmacht."})
+    k.submit(rights_of(k, "petra"), task.id, mine.version)
+    refused = client.post(f"/api/aufgaben/{task.id}/fassungen/{mine.version}/freigeben",
+                          headers={"Authorization": f"Bearer {own_token}"})
+    assert refused.status_code == 403 and "Vier-Augen" in refused.json()["detail"]
+    # an import credits the file's author, and the importer may not release it either
+    from knowledge.importer import ImportReport, import_notes
+
+    report = ImportReport()
+    import_notes(k, olga, [("n.md", "---\naufgabe: Wohnsitz anmelden\nautor: paula\n---\n## Fristen\nzwei Wochen\n")],
+                 report, release_as=olga)
+    assert report.released == 0 and any("Vier-Augen" in p for p in report.problems)
+    pending = k.view(olga, task.id).pending
+    assert (pending.author, pending.saved_by, pending.state) == ("paula", "olga", SUBMITTED)
+    with pytest.raises(Forbidden):  # petra wrote a version since the last release (withdrawn, but hers)
+        k.release(rights_of(k, "petra"), task.id, pending.version)
+    store.grant("standard", "user", "viktor", "approver", "buergerbuero", "test")
+    assert k.release(rights_of(k, "viktor"), task.id, pending.version).reviewer == "viktor"
+
+
+def test_people_and_departures_stay_inside_the_tenant(client):
+    k = client.app.state.knowledge
+    store = k.access.store
+    store.set_collection("buergerbuero", "standard", "oeffentlich", "test")
+    store.add_tenant("nachbar", "Nachbarstadt", "test")
+    store.add_user("nachbar", "nora", "test", display="Nora Nachbar", password=PASSWORD)
+    task = _task(k)
+    k.set_departure(rights_of(k, "olga"), "paula", "2027-02-28")
+    k.set_departure(rights_of(k, "olga"), "petra", "2027-03-31")
+    anonymous = client.get(f"/api/aufgaben/{task.id}").json()
+    assert anonymous["name"] == "Wohnsitz anmelden" and anonymous["owner"] is None and anonymous["deputies"] == []
+    assert anonymous["owner_departs"] is None
+    md = client.get("/api/uebergabe", params={"person": "petra", "format": "markdown"}).text
+    assert "Petra" not in md and "2027" not in md
+    assert client.get("/api/uebergabe", params={"person": "paula"}).json()["tasks"] == []
+    assert login(client, "nora", PASSWORD).status_code == 303
+    assert client.get(f"/api/aufgaben/{task.id}").json()["owner"] is None
+    client.cookies.clear()
+    assert login(client, "rita", PASSWORD).status_code == 303  # same tenant, no officer: people, no dates
+    data = client.get(f"/api/aufgaben/{task.id}").json()
+    assert data["owner"] == "paula" and data["owner_departs"] is None
+    client.cookies.clear()
+    login(client, "olga", PASSWORD)
+    assert client.get(f"/api/aufgaben/{task.id}").json()["owner_departs"] == "2027-02-28"
+
+
+def test_the_index_follows_the_released_versions_after_any_failure(client, monkeypatch):
+    k = client.app.state.knowledge
+    task = _task(k)
+    paula, petra = rights_of(k, "paula"), rights_of(k, "petra")
+    for number, mark in ((1, MARK_V1), (2, MARK_V2)):
+        k.save_draft(paula, task.id, {"unterlagen": f"{mark}."})
+        k.submit(paula, task.id, number)
+        if number == 1:
+            k.release(petra, task.id, 1)
+
+    # the index has the new text, then recording it fails: the released text answers again
+    def locked(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(k.store, "set_indexed", locked)
+    with pytest.raises(IndexFailed):
+        k.release(petra, task.id, 2)
+    monkeypatch.undo()
+    assert not any(MARK_V2 in r.text for r in _find(client, "rita", MARK_V2))
+    assert any(MARK_V1 in r.text for r in _find(client, "rita", MARK_V1))
+    assert k.reconcile() == []
+
+    # a note whose task is gone (a restored database) is removed by the start-up reconcile
+    doc_id = k.store.task(task.id).doc_id
+    with k.store.db.tx() as run:
+        run("DELETE FROM note_versions WHERE task = ?", (task.id,))
+        run("DELETE FROM tasks WHERE id = ?", (task.id,))
+    assert k.reconcile() == [doc_id]
+    assert not any(MARK_V1 in r.text for r in _find(client, "rita", MARK_V1))
+
+
+def test_bad_input_is_refused_with_a_reason(client):
+    k = client.app.state.knowledge
+    key = {"X-API-Key": API_KEY}
+    task = _task(k)
+    for body in ({"name": "Nul\u0000Byte", "collection": "buergerbuero"},
+                 {"name": "Gut", "collection": "buergerbuero", "leika": "١٢٣٤٥٦٧٨٩٠١٢٣٤"}):
+        answer = client.post("/api/aufgaben", headers=key, json=body)
+        assert answer.status_code == 422 and answer.json()["detail"]
+    assert client.get("/api/uebergabe", params={"person": "a\u0000b"}).status_code == 422
+    assert client.put("/api/personen/a%00b/ausscheiden", headers=key, json={"departs_on": "2027-01-01"}).status_code \
+        in (404, 422)
+    assert client.post(f"/api/aufgaben/{task.id}/fassungen", headers=key,
+                       json={"sections": {"unterlagen": "a\u0000b"}}).status_code == 422
+    assert login(client, "petra", PASSWORD).status_code == 303
+    token = client.get(f"/wissen/aufgabe/{task.id}/bearbeiten").text.split('name="token" value="')[1].split('"')[0]
+    assert client.post(f"/wissen/aufgabe/{task.id}/fassung/99999999999999999999/freigeben",
+                       data={"token": token}).status_code == 422
+    # a heading written inside a section stays inside the section and the task
+    k.save_draft(rights_of(k, "paula"), task.id, {"hinweise": f"Text\n    ## Reisepass beantragen\n### Gebühren\n{MARK_V3}"})
+    k.submit(rights_of(k, "paula"), task.id, 1)
+    k.release(rights_of(k, "petra"), task.id, 1)
+    found = [r for r in _find(client, "rita", MARK_V3) if MARK_V3 in r.text]
+    assert found and found[0].section.startswith("Wohnsitz anmelden > Hinweise")
+    from knowledge.importer import parse_note
+
+    front, sections, _ = parse_note("---\naufgabe: x\n---\n##" + " " * 5000 + "x\n## Fristen\nzwei Wochen\n")
+    assert sections["fristen"] == "zwei Wochen"
+    with pytest.raises(AccessError):
+        parse_note("---\naufgabe: &a [1, 2]\nautor: *a\n---\n## Fristen\nx\n")
+    with pytest.raises(AccessError):
+        parse_note("---\naufgabe: " + "[" * 3000 + "\n---\n")
+
+
+def test_import_through_the_page(client):
+    assert login(client, "olga", PASSWORD).status_code == 303
+    token = client.get("/wissen/abdeckung").text.split('name="token" value="')[1].split('"')[0]
+    from knowledge.demo import DEMO
+
+    answer = client.post("/wissen/import", data={"token": token, "sammlung": "buergerbuero"},
+                         files=[("katalog", ("aufgaben.csv", (DEMO / "aufgaben.csv").read_bytes(), "text/csv")),
+                                ("notizen", ("a.md", (DEMO / "notizen" / "reisepass.md").read_bytes(), "text/markdown"))],
+                         follow_redirects=False)
+    assert answer.status_code == 303 and "8 Aufgaben angelegt" in unquote_plus(answer.headers["location"])
+    assert "1 Notizen" in unquote_plus(answer.headers["location"])
+    assert client.post("/wissen/import", data={"token": "falsch"}).status_code == 403
