@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     citation_boost: float = Field(0.5, ge=0, description="Added to passages of a section the question cites")
     note_results: int = Field(3, ge=0, le=20, description="Sections of released task notes shown above the "
                                                           "documents (0: notes rank among the documents)")
-    note_section_boost: float = Field(0.1, ge=0, le=1, description="Added, in the notes list, to the section of "
+    note_section_boost: float = Field(0.2, ge=0, le=1, description="Added, in the notes list, to the section of "
                                                                    "the kind the question asks for (search/intent.py)")
     note_gate: float = Field(-0.035, ge=-1, le=1, description="Notes are shown when their best piece is at most this "
                                                               "much less similar (cosine) than the best document's; "
