@@ -100,17 +100,6 @@ class NoteVersion:
         return [(k, t, self.sections[k]) for k, t in SECTIONS if self.sections.get(k, "").strip()]
 
 
-@dataclass(frozen=True)
-class NoteSource:
-    """Who stands behind a search result that comes from a note."""
-    task: str
-    task_name: str
-    version: int
-    author: str
-    approver: str
-    released_at: str
-
-
 @dataclass
 class TaskView:
     """A task with what its readers may see of its note."""

@@ -29,10 +29,11 @@ from access.store import AccessError, NotFound, check_date
 from index.base import NOTE_ROOT, Backend, document_id
 from ingest import writes
 from knowledge.model import (CRITICALITIES, DRAFT, FREQUENCIES, MAX_SECTION_CHARS, RELEASED, RETURNED, SECTION_TITLES,
-                             SUBMITTED, Coverage, NoteSource, NoteVersion, Task, TaskView)
+                             SUBMITTED, Coverage, NoteVersion, Task, TaskView)
 from knowledge.render import note_markdown
 from knowledge.store import LEIKA, KnowledgeStore
 from models.embedder import Embedder
+from search.results import NoteRef
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class Knowledge:
             raise NotFound("Diese Fassung gibt es nicht.")
         return version
 
-    def sources(self, doc_ids: Iterable[str]) -> dict[str, NoteSource]:
+    def sources(self, doc_ids: Iterable[str]) -> dict[str, NoteRef]:
         """For search results: which of these documents are released notes, and who stands behind them."""
         tasks = self.store.task_by_doc(sorted(set(doc_ids)))
         released = self.store.released([t.id for t in tasks.values()])
@@ -177,8 +178,9 @@ class Knowledge:
         for doc_id, task in tasks.items():
             v = released.get(task.id)
             if v is not None:
-                out[doc_id] = NoteSource(task.id, task.name, v.version, v.author, v.reviewer or "",
-                                         (v.reviewed_at or "")[:10])
+                out[doc_id] = NoteRef(task=task.id, task_name=task.name, version=v.version, author=v.author,
+                                      approver=v.reviewer or "", released_at=(v.reviewed_at or "")[:10],
+                                      url=f"/wissen/aufgabe/{task.id}")
         return out
 
     # --- tasks ----------------------------------------------------------------------

@@ -25,7 +25,6 @@ from service.deps import RightsDep, SearcherDep, client_address
 from service.documents import WriteSlots, note_deputy_use
 from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
-from search.results import NoteRef
 from search.searcher import Mode, Searcher
 from service.templating import templates
 
@@ -54,11 +53,7 @@ def attribute_notes(request: Request, response: SearchResponse) -> None:
     """Results from a released task note show who wrote it, who released it and when."""
     sources = request.app.state.knowledge.sources(r.document.id for r in response.notes + response.results)
     for r in response.notes + response.results:
-        source = sources.get(r.document.id)
-        if source is not None:
-            r.document.note = NoteRef(task=source.task, task_name=source.task_name, version=source.version,
-                                      author=source.author, approver=source.approver,
-                                      released_at=source.released_at, url=f"/wissen/aufgabe/{source.task}")
+        r.document.note = sources.get(r.document.id)
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:

@@ -201,6 +201,14 @@ def database_url(postgres_server) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def settings_on(backend: str, request, tmp_path, **extra) -> Settings:
+    """Settings for a test run on each backend: the index folder, or a fresh PostgreSQL database."""
+    common = {"model": MODEL_DIR, "api_key": API_KEY, "search_per_minute": 0, "login_attempts": 1000, **extra}
+    if backend == "postgres":
+        return Settings(index=tmp_path / "work", database_url=request.getfixturevalue("database_url"), **common)
+    return Settings(index=tmp_path / "index", **common)
+
+
 OFFICER, OFFICER_PASSWORD = "olga", "Wissen-2026-äöü"
 
 

@@ -19,7 +19,7 @@ from access.service import AccessService
 from amtswissen.settings import Settings
 from ingest import writes
 from service.api import create_app
-from tests.conftest import API_KEY, MODEL_DIR, login
+from tests.conftest import API_KEY, login, settings_on
 
 PASSWORD = "Matrix-Passwort-1"
 MARKERS = {  # collection → a word that occurs only in its document
@@ -55,10 +55,7 @@ USERS = {"anna", "paul", "erik", "olaf", "adam", "otto", "berta", "vera", "veit"
 
 @pytest.fixture(params=["folder", "postgres"])
 def settings(request, tmp_path) -> Settings:
-    common = {"model": MODEL_DIR, "api_key": API_KEY, "search_per_minute": 0, "login_attempts": 1000}
-    if request.param == "postgres":
-        return Settings(index=tmp_path / "work", database_url=request.getfixturevalue("database_url"), **common)
-    return Settings(index=tmp_path / "index", **common)
+    return settings_on(request.param, request, tmp_path)
 
 
 def _set_up(settings: Settings, embedder, tmp_path) -> dict[str, str]:

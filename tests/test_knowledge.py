@@ -19,7 +19,7 @@ from knowledge.model import DRAFT, RELEASED, RETURNED, SUBMITTED, SUPERSEDED
 from knowledge.render import diff
 from knowledge.service import Forbidden, IndexFailed, TaskInput, note_doc_id
 from service.api import create_app
-from tests.conftest import API_KEY, LAWS, MODEL_DIR, login
+from tests.conftest import API_KEY, LAWS, login, settings_on
 
 PASSWORD = "Wissen-Passwort-1"
 MARK_V1, MARK_V2, MARK_V3 = "Zwiebelquittung", "Kuerbisformular", "Rhabarberbeleg"
@@ -27,10 +27,7 @@ MARK_V1, MARK_V2, MARK_V3 = "Zwiebelquittung", "Kuerbisformular", "Rhabarberbele
 
 @pytest.fixture(params=["folder", "postgres"])
 def settings(request, tmp_path) -> Settings:
-    common = {"model": MODEL_DIR, "api_key": API_KEY, "search_per_minute": 0, "login_attempts": 1000}
-    if request.param == "postgres":
-        return Settings(index=tmp_path / "work", database_url=request.getfixturevalue("database_url"), **common)
-    return Settings(index=tmp_path / "index", **common)
+    return settings_on(request.param, request, tmp_path)
 
 
 @pytest.fixture
