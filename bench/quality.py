@@ -30,7 +30,7 @@ from amtswissen.settings import Settings  # noqa: E402
 from ingest.pipeline import ingest  # noqa: E402
 from index.local import IndexStore  # noqa: E402
 from models.embedder import Embedder  # noqa: E402
-from search.evaluate import evaluate, load_questions  # noqa: E402
+from search.evaluate import evaluate, load_questions, marks_answer  # noqa: E402
 from search.searcher import MODES, Searcher  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -58,23 +58,34 @@ def xquad_files(folder: Path) -> dict[str, str]:
     return names
 
 
-def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> float:
+def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> tuple[float, float, float]:
+    """nDCG@10, and for the answer sentences (gold spans of answers.jsonl): the share of found
+    gold passages whose marked sentence holds the gold answer, and answer@1 (top result is the
+    gold passage with the answer marked)."""
     queries = [json.loads(line) for line in (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines()]
+    gold = {a["id"]: a["answers"] for a in map(json.loads, (SHARED / "eval/xquad-de/answers.jsonl").read_text(
+        encoding="utf-8").splitlines())}
     qrels = {}
     for line in (SHARED / "eval/xquad-de/qrels.tsv").read_text().splitlines()[1:]:
         qid, did, rel = line.split("\t")
         if int(rel) > 0:
             qrels[qid] = did
-    total = 0.0
+    total, found, marked, first = 0.0, 0, 0, 0
     for q in queries:
         ranked: list[str] = []
-        for r in searcher.search(q["text"], 10, mode).results:
+        results = searcher.search(q["text"], 10, mode).results
+        for r in results:
             pid = names.get(Path(r.document.source).name)
             if pid not in ranked:
                 ranked.append(pid)
         if qrels[q["id"]] in ranked:
             total += 1 / math.log2(ranked.index(qrels[q["id"]]) + 2)
-    return total / len(queries)
+            hit = next(r for r in results if names.get(Path(r.document.source).name) == qrels[q["id"]])
+            answer = {"answer_contains": gold[q["id"]]}
+            found += 1
+            marked += marks_answer(answer, hit.highlight)
+            first += hit is results[0] and marks_answer(answer, hit.highlight)
+    return total / len(queries), marked / max(found, 1), first / len(queries)
 
 
 def latency(searcher: Searcher, mode: str, questions: list[str]) -> tuple[float, float]:
@@ -113,7 +124,7 @@ def main() -> None:
         r = evaluate(questions, lambda q, k: laws.search(q, k, mode))
         p50, p95 = latency(laws, mode, [q["question"] for q in questions])
         rows[mode] = {"hit@1": r.hit_at[1], "hit@5": r.hit_at[5], "hit@10": r.hit_at[10], "mrr@10": r.mrr_at_10,
-                      "p50_ms": p50, "p95_ms": p95}
+                      "hl": r.highlight_precision, "a1": r.answer_at_1, "p50_ms": p50, "p95_ms": p95}
 
     if not args.skip_xquad:
         names = xquad_files(args.xquad_index.with_name(args.xquad_index.name + "-files"))
@@ -124,7 +135,7 @@ def main() -> None:
               f"{time.perf_counter() - t:.0f} s")
         xquad = Searcher(settings.model_copy(update={"index": args.xquad_index}), embedder)
         for mode in MODES:
-            rows[mode]["xquad_ndcg@10"] = ndcg_at_10(xquad, mode, names)
+            rows[mode]["xquad_ndcg@10"], rows[mode]["xquad_hl"], rows[mode]["xquad_a1"] = ndcg_at_10(xquad, mode, names)
 
     print("\n| mode | dev Hit@1 | dev Hit@5 | dev Hit@10 | dev MRR@10 | XQuAD-de nDCG@10 | latency p50 | p95 |")
     print("|---|---|---|---|---|---|---|---|")
@@ -132,6 +143,12 @@ def main() -> None:
         x = f"{m['xquad_ndcg@10']:.3f}" if "xquad_ndcg@10" in m else "–"
         print(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} | {x} | "
               f"{m['p50_ms']:.0f} ms | {m['p95_ms']:.0f} ms |")
+    print("\nanswer sentences (the marked sentence holds an answer phrase / the gold answer):")
+    print("\n| mode | dev highlight precision | dev answer@1 | XQuAD-de highlight precision | XQuAD-de answer@1 |")
+    print("|---|---|---|---|---|")
+    for mode, m in rows.items():
+        xh = f"{m['xquad_hl']:.3f} | {m['xquad_a1']:.3f}" if "xquad_hl" in m else "– | –"
+        print(f"| {mode} | {m['hl']:.3f} | {m['a1']:.3f} | {xh} |")
     print(f"\nsettings: fusion={settings.fusion}, lexical_weight={settings.lexical_weight}, "
           f"passage/piece/overlap words={settings.passage_words}/{settings.piece_words}/{settings.overlap_words}")
 
