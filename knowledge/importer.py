@@ -26,7 +26,7 @@ import yaml
 
 from access.model import Rights
 from access.store import AccessError
-from knowledge.model import SECTIONS, SUBMITTED
+from knowledge.model import SECTIONS
 from knowledge.service import Knowledge, TaskInput, split_names
 
 COLUMNS = {"name": "name", "aufgabe": "name", "einheit": "unit", "organisationseinheit": "unit", "leika": "leika",
@@ -182,5 +182,3 @@ def import_notes(knowledge: Knowledge, rights: Rights, files: list[tuple[str, st
             report.problems.append(f"{name}: {exc} – übersprungen")
     return report
 
-
-__all__ = ["ImportReport", "import_catalogue", "import_notes", "parse_note", "SUBMITTED"]

@@ -132,9 +132,10 @@ class Knowledge:
         """The task as this caller may see it: without its people outside its tenant."""
         return task if self.sees_people(rights, task) else replace(task, owner=None, deputies=())
 
-    def sees_departures(self, rights: Rights, tenant: str) -> bool:
-        """Departure dates are staff planning: for the tenant's knowledge officers and admins."""
-        return tenant in rights.admin_of or bool(rights.officer & self._tenant_collections(tenant))
+    def tended_tenants(self, rights: Rights) -> set[str]:
+        """The tenants whose staff planning (departure dates) the caller sees and sets: those it
+        administers or tends a collection of."""
+        return set(rights.admin_of) | {self.access.tenant_of(c) for c in rights.officer}
 
     @staticmethod
     def sees_drafts(rights: Rights, task: Task) -> bool:
@@ -146,13 +147,14 @@ class Knowledge:
         pending = None
         if self.sees_drafts(rights, task):
             pending = next((v for v in self.store.versions(task.id) if v.state in (DRAFT, SUBMITTED, RETURNED)), None)
-        departs = self.store.departures().get(task.owner or "") if self.sees_departures(rights, task.tenant) else None
+        departs = self.store.departures().get(task.owner or "") if task.tenant in self.tended_tenants(rights) \
+            else None
         return TaskView(self.shown(rights, task), released, pending, departs)
 
     def views(self, rights: Rights, tasks: list[Task]) -> list[TaskView]:
         released = self.store.released([t.id for t in tasks])
         departures = self.store.departures()
-        shown = {t.tenant for t in tasks if self.sees_departures(rights, t.tenant)}
+        shown = self.tended_tenants(rights)
         return [TaskView(self.shown(rights, t), released.get(t.id), None,
                          departures.get(t.owner or "") if t.tenant in shown else None) for t in tasks]
 
@@ -399,16 +401,10 @@ class Knowledge:
         check_text(user_name, "Person")
         check_text(departs_on, "Ausscheiden")
         user = self.access.store.user(user_name)
-        if user is None or not (rights.officer & self._tenant_collections(user.tenant)
-                                or user.tenant in rights.admin_of):
+        if user is None or user.tenant not in self.tended_tenants(rights):
             raise NotFound("Benutzer nicht gefunden.")
         day = check_date(departs_on, "Ausscheiden") if departs_on else None
         self.store.set_departure(user.tenant, user.name, day, self.actor(rights))
-
-    def _tenant_collections(self, tenant: str) -> frozenset[str]:
-        with self.backend.snapshot() as reader:
-            names = reader.collections()
-        return frozenset(c.name for c in self.access.resolver.collections(names).values() if c.tenant == tenant)
 
     # --- coverage ---------------------------------------------------------------------
     def coverage(self, rights: Rights, months: int = 6, today: str | None = None, unit: str | None = None,
@@ -482,7 +478,7 @@ class Knowledge:
                     if doc is not None and rights.can_read(doc.collection):
                         linked[doc_id] = doc
         departures = self.store.departures()
-        shown = {t.tenant for t in tasks if self.sees_departures(rights, t.tenant)}
+        shown = self.tended_tenants(rights)
         entries = [{"task": self.shown(rights, t), "note": released.get(t.id),
                     "documents": [linked[d] for d in t.documents if d in linked],
                     "owner_departs": departures.get(t.owner or "") if t.tenant in shown else None} for t in tasks]

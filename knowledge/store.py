@@ -235,13 +235,6 @@ class KnowledgeStore:
                 run("UPDATE note_versions SET state = ? WHERE task = ? AND version = ?", (RELEASED, task_id, previous))
             AccessStore._audit(run, task.tenant, by, "notiz-freigabe-zurueckgenommen", task_id, f"Fassung {version}")
 
-    def withdraw_release(self, task_id: str, by: str) -> None:
-        """The released version stops answering (the task is deleted or its note retired)."""
-        task = self.task(task_id)
-        with self.db.tx() as run:
-            run("UPDATE note_versions SET state = ? WHERE task = ? AND state = ?", (SUPERSEDED, task_id, RELEASED))
-            AccessStore._audit(run, task.tenant, by, "notiz-zurueckgezogen", task_id, "")
-
     # --- departures -----------------------------------------------------------------
     def departures(self) -> dict[str, str]:
         with self.db.tx(write=False) as run:
