@@ -478,3 +478,30 @@ def test_import_through_the_page(client):
     assert answer.status_code == 303 and "8 Aufgaben angelegt" in unquote_plus(answer.headers["location"])
     assert "1 Notizen" in unquote_plus(answer.headers["location"])
     assert client.post("/wissen/import", data={"token": "falsch"}).status_code == 403
+
+
+def test_two_approvers_releasing_at_once_release_once(client):
+    import threading
+
+    k = client.app.state.knowledge
+    task = _task(k)
+    k.access.store.grant("standard", "user", "viktor", "approver", "buergerbuero", "test")
+    k.save_draft(rights_of(k, "paula"), task.id, {"unterlagen": "Ausweis."})
+    k.submit(rights_of(k, "paula"), task.id, 1)
+    outcomes, start = [], threading.Barrier(2)
+
+    def release(name):
+        who = rights_of(k, name)
+        start.wait()
+        try:
+            outcomes.append(k.release(who, task.id, 1).reviewer)
+        except AccessError as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=release, args=(n,)) for n in ("petra", "viktor")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o in ("petra", "viktor") for o in outcomes) == [False, True]  # one release, one refusal
+    assert [v.state for v in k.store.versions(task.id)] == [RELEASED]
