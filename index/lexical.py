@@ -17,6 +17,8 @@ vocabulary of the moment they were written, queries with the current one.
 
 from __future__ import annotations
 
+import math
+
 import json
 import shutil
 import uuid
@@ -280,6 +282,13 @@ class LexicalIndex:
                 np.add.at(scores, offset + docs, idf * tf / (tf + norm))
         scores[~(self.live if mask is None else mask)] = 0.0
         return scores
+
+    def rarity(self, term: str) -> float:
+        """How rare a term is among the live passages, 0 (in every one) … 2 (in none): its
+        inverse document frequency over that of a term in a single passage, times two."""
+        gid = self.terms.get(term)
+        df = int(self.term_df[gid]) if gid is not None else 0
+        return 2.0 * math.log((self.num_docs + 1) / (df + 1)) / math.log(self.num_docs + 1) if self.num_docs else 1.0
 
     def df_within(self, term: str, mask: np.ndarray) -> int:
         """Passages among `mask` (a boolean per position) that contain `term`."""

@@ -1,49 +1,133 @@
 """The sentence (or two) of a passage that best answers the question.
 
-Scored by the question's terms a sentence contains (German analysis: folded and
-stemmed; a term also counts inside a compound, "Perso" in "Personalausweise"),
-long words counting more than short ones, plus a bonus when the question asks
-for a duration, an amount or an age and the sentence states one. Cheap enough
-to run on every result of every query.
+A sentence is scored by the question's terms it contains (German analysis: folded
+and stemmed; a term also counts inside a compound, "Perso" in "Personalausweise",
+and the question's compounds count by their parts, "Wohnungsvermittler" in
+"Wohnräume vermitteln"), each term weighted by its length and by how few sentences
+of the passage contain it: a word that every sentence repeats (the law's subject,
+"Gewerbetreibende") does not tell its sentences apart, the rare one the question
+turns on ("rückwirkend", "abmelden") does. On top comes what the question asks for
+(search/intent-like cue words: wie lange, bis wann, ab wie vielen, was kostet,
+welche Unterlagen …): a sentence sharing the question's words and stating that kind
+of thing (a duration, a deadline, a number, an amount, an age, a list) comes first.
+
+German legal text keeps a list inside its sentence ("… ist verpflichtet, 1. … 2. …"):
+a short list is marked whole, a long one as its lead-in with the item that answers.
+Cheap enough to run on every result of every query (no model call).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass, field
+from typing import Callable
 
 from markupsafe import Markup, escape
 
-from text.analyze import analyze
+from text.analyze import Analyzer, analyze, fold, stem, tokenize
 from text.sentences import split_sentences
 
-_NUMBER = r"(\d+|eine?[mnrs]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|fünfzehn|zwanzig|dreißig)"
-# (cue in the question, what an answering sentence contains)
+_NUMBER = (r"(\d+|eine?[mnrs]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|fünfzehn|zwanzig"
+           r"|dreißig|vierzig|fünfzig|hundert)")
+# "zehn Jahre alt", "16 Jahre oder älter" is an age, not a duration
+_DURATION = (rf"\b{_NUMBER}\s+(Tag|Tage|Tagen|Werktag\w*|Woche|Wochen|Monat|Monate|Monaten|Jahr|Jahre|Jahren|Stunden?)\b"
+             r"(?!\s+(alt|oder (älter|jünger)))")
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    cue: re.Pattern        # in the question
+    states: re.Pattern     # in an answering sentence
+
+
 ANSWER_TYPES = [
     # "bis wann" asks for a deadline; a bare "wann" for a point in time (a date), not a duration
-    (re.compile(r"\b(wie ?lange?|frist|dauer|bis wann|innerhalb|zeitraum|gültig)", re.I),
-     re.compile(rf"\b{_NUMBER}\s+(Tag|Tage|Tagen|Woche|Wochen|Monat|Monate|Monaten|Jahr|Jahre|Jahren|Stunden?)\b", re.I)),
-    (re.compile(r"\b(wie ?viel|kostet|kosten|gebühr|betrag|teuer|euro|preis)", re.I),
-     re.compile(r"\d+(,\d+)?\s*(Euro|€)|Gebühr", re.I)),
-    (re.compile(r"\b(wie alt|alter|ab wann|mindestalter|jährig)", re.I),
-     re.compile(rf"\b{_NUMBER}\.?\s+(Lebensjahr|Jahre)", re.I)),
+    AnswerType("Dauer", re.compile(r"\b(wie ?lange?|frist|dauer|bis wann|innerhalb|zeitraum|gültig)", re.I),
+               re.compile(_DURATION, re.I)),
+    # "Wann muss ich …", "bis wann": a deadline or an end ("spätestens", "vor Beginn", "endet mit dem Ablauf")
+    AnswerType("Frist", re.compile(r"\b(bis wann|wann (muss|müssen|sollte|spätestens)|rechtzeitig|spätestens)", re.I),
+               re.compile(rf"\b(spätestens|binnen|unverzüglich|vor Beginn|vor Ablauf|mit (dem )?Ablauf"
+                          rf"|endet|bis zum)\b|{_DURATION}", re.I)),
+    # "wie viel kostet" asks for an amount of money; "wie viele", "ab wie vielen" for a number
+    AnswerType("Betrag", re.compile(r"\b(wie ?viel\b|kostet|kosten|gebühr|betrag|teuer|euro|preis)", re.I),
+               re.compile(r"\d+(,\d+)?\s*(Euro|€)", re.I)),
+    AnswerType("Anzahl", re.compile(r"\b(wie ?viele[nrs]?|ab wie viel|anzahl)\b", re.I),
+               re.compile(rf"\b(mindestens|mehr als|weniger als|höchstens|bis zu|über|unter)\s+{_NUMBER}\b", re.I)),
+    AnswerType("Alter", re.compile(r"\b(wie alt|alter|ab wann|mindestalter|jährig)", re.I),
+               re.compile(rf"\b{_NUMBER}\.?\s+(Lebensjahr|Jahre)", re.I)),
+    # "Welche Unterlagen …", "Was muss alles …": a list ("folgende", "1. … 2. …")
+    AnswerType("Aufzählung", re.compile(r"\b(welche (unterlagen|angaben|daten|dokumente|nachweise|papiere|urkunden"
+                                        r"|belege|bescheinigungen|voraussetzungen)"
+                                        r"|was .{0,30}\balles\b|was muss .{0,40}(drin|enthalten|angeben))", re.I),
+               re.compile(r"\bfolgende\b|:\s*1\.\s|\b1\.\s.{3,200}\b2\.\s", re.I)),
 ]
 
-
 ANSWER_TYPE_PRECEDENCE = 100.0
+PART_WEIGHT = 0.6  # a part of the question's compound counts less than the whole word
+EXPANSION_WEIGHT = 0.6
+LIST_WHOLE_WORDS = 70  # a list up to this length is marked whole; a longer one as lead-in + item
 
 
 def _weight(term: str) -> float:
     return min(len(term), 12) / 4.0
 
 
-def _term_score(q_terms: set[str], s_terms: set[str]) -> float:
-    score = 0.0
-    for q in q_terms:
-        if q in s_terms:
-            score += _weight(q)
-        elif len(q) >= 4 and any(q in t for t in s_terms):
-            score += 0.8 * _weight(q)  # inside a compound
-    return score
+@dataclass
+class Question:
+    """The question as the sentence scorer reads it: one group of alternative terms per word
+    (the word, its compound parts, its verb forms; a sentence counts the best of them), the
+    kinds of answer it asks for, and the analyzer both sides are read with (the index's,
+    with its compound splitter and verb forms, "geändert" → "ändern"; plain without one)."""
+    groups: list[dict[str, float]]
+    types: list[AnswerType] = field(default_factory=list)
+    analyzer: Analyzer | None = None
+
+    @property
+    def terms(self) -> set[str]:
+        return {t for g in self.groups for t in g}
+
+    @classmethod
+    def read(cls, question: str, analyzer: Analyzer | None = None,
+             rarity: Callable[[str], float] | None = None, expansions: list[str] = ()) -> "Question":
+        """rarity: term → how rare the term is in the index (0 … 2); rare words weigh more.
+        expansions: the official words the synonyms add ("Samstag" → "Sonnabend"); they
+        stand in for the question's words and count at EXPANSION_WEIGHT."""
+        groups: list[dict[str, float]] = []
+        for text, factor in [(question, 1.0)] + [(e, EXPANSION_WEIGHT) for e in expansions]:
+            for token in tokenize(text):
+                found = analyzer.word_terms(token) if analyzer else analyze(token)
+                group: dict[str, float] = {}
+                for i, t in enumerate(found):
+                    w = _weight(t) * factor * (PART_WEIGHT if i else 1.0) * (rarity(t) if rarity else 1.0)
+                    group[t] = max(group.get(t, 0.0), w)
+                if group and not any(group.keys() <= g.keys() for g in groups):
+                    groups.append(group)
+        return cls(groups, [t for t in ANSWER_TYPES if t.cue.search(question)], analyzer)
+
+
+_ELLIPSIS = re.compile(r"\b(\w+)-\s+(?:und|oder|noch|bzw\.|sowie|wie)\s+(\w+)")
+
+
+def sentence_terms(sentence: str, analyzer: Analyzer | None = None) -> set[str]:
+    """Terms of a sentence, with German ellipses completed: "an- noch abmelden" also says
+    "anmelden", "Haupt- oder Nebenwohnung" "Hauptwohnung" (every completion of the first
+    word with a tail of the second; only those that a question asks for will ever count)."""
+    terms = set(analyzer.terms(sentence) if analyzer else analyze(sentence))
+    for m in _ELLIPSIS.finditer(sentence):
+        head, whole = m.group(1), m.group(2)
+        for i in range(1, max(1, len(whole) - 3)):
+            terms.add(stem(fold(head + whole[i:].lower())))
+    return terms
+
+
+def _matches(q: str, s_terms: set[str]) -> float:
+    if q in s_terms:
+        return 1.0
+    if len(q) >= 4 and any(q in t for t in s_terms):
+        return 0.8  # inside a compound
+    return 0.0
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'“”»)\]]*$")
@@ -64,40 +148,103 @@ def sentences_of(text: str) -> list[str]:
             current = []
     if current:
         units.append(" ".join(current))
-    return [s for unit in units for s in split_sentences(unit)]
+    return [s for unit in units for s in split_sentences(unit, keep_lists=True)]
 
 
-def best_sentences(question: str, text: str, max_sentences: int = 2) -> str | None:
-    q_terms = set(analyze(question))
-    if not q_terms:
+# a list item: "1." (or "a)") after a comma, colon, semicolon or a lower-case word, before the item's text
+_ITEM = re.compile(r"(?:(?<=[,:;])|(?<=\b[a-zäöüß]{2}))\s+(?=(?:\d{1,2}\.|[a-z]\))\s+\S)")
+_ITEM_NUMBER = re.compile(r"\s*(\d{1,2}\.|[a-z]\))\s")
+
+
+def list_items(sentence: str) -> tuple[str, list[str]] | None:
+    """A sentence with a numbered list → (lead-in, items), or None. The lead-in is the text
+    before item 1; whatever follows the last item's comma stays with that item."""
+    cuts = [m.end() for m in _ITEM.finditer(sentence)]
+    if len(cuts) < 2:
+        return None
+    numbers = [_ITEM_NUMBER.match(sentence, c).group(1) for c in cuts]
+    if numbers[0] not in ("1.", "a)"):
+        return None
+    lead = sentence[:cuts[0]].strip()
+    items = [sentence[a:b].strip() for a, b in zip(cuts, cuts[1:] + [len(sentence)])]
+    return lead, items
+
+
+@dataclass(frozen=True)
+class Marked:
+    """The marked text of a passage and how sure the choice is."""
+    text: str
+    score: float        # matched question weight (length- and rarity-weighted)
+    coverage: float     # share of the question's weight the marked text holds
+    typed: bool         # states the kind of thing the question asks for (a duration, an amount …)
+
+
+def _units(sentences: list[str], q: Question) -> list[tuple[int, str, set[str], bool]]:
+    """Scoring units (sentence index, text, terms, whole sentence?): every sentence; for a
+    long list also lead-in + one item (shown as "lead-in … item"), so the item that answers
+    can be marked without the other twenty."""
+    out = []
+    for i, s in enumerate(sentences):
+        out.append((i, s, sentence_terms(s, q.analyzer), True))
+        if len(s.split()) <= LIST_WHOLE_WORDS or any(t.name == "Aufzählung" for t in q.types):
+            continue
+        parsed = list_items(s)
+        if parsed is None:
+            continue
+        lead, items = parsed
+        for item in items:
+            out.append((i, f"{lead} … {item}", sentence_terms(lead + " " + item, q.analyzer), False))
+    return out
+
+
+def mark(question: Question, text: str, max_sentences: int = 2) -> Marked | None:
+    """The sentence (or two) of `text` that answers `question`, or None when none shares its words."""
+    if not question.groups:
         return None
     sentences = sentences_of(text)
     if not sentences:
         return None
-    wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
-    scores = []
-    for s in sentences:
-        terms = set(analyze(s))
-        score = _term_score(q_terms, terms)
-        if score and any(a.search(s) for a in wanted):
-            # shares the question's words and states what it asks for (a duration, an amount,
-            # an age): before every sentence that does not (bench/quality.py, hybrid: dev
-            # highlight precision 0.679 → 0.755 with +2 → +100; XQuAD-de 0.788 → 0.790)
-            score += ANSWER_TYPE_PRECEDENCE
+    units = _units(sentences, question)
+    n = len(sentences)
+    # in how many sentences each question term occurs: rarity within the passage
+    df = {q: sum(1 for _, _, t, whole in units if whole and _matches(q, t)) for q in question.terms}
+    spread = {q: 1.0 + math.log(n / df[q]) if df[q] else 1.0 for q in question.terms}
+    total = sum(max(g.values()) for g in question.groups)
+    scored = []
+    for i, s, terms, whole in units:
+        score = cover = 0.0
+        for group in question.groups:
+            best = max(((w * _matches(q, terms), q) for q, w in group.items()), default=(0.0, ""))
+            if best[0]:
+                score += best[0] * spread[best[1]]
+                cover += best[0]
+        typed = bool(score) and any(t.states.search(s) for t in question.types)
         # Mild length normalisation: prefer the focused sentence over a long list.
-        scores.append(score / (1 + 0.01 * len(terms)))
-    best = max(range(len(sentences)), key=scores.__getitem__)
-    if scores[best] <= 0:
+        value = score / (1 + 0.01 * len(terms))
+        if typed:
+            # shares the question's words and states what it asks for (a duration, an amount,
+            # an age): before every sentence that does not
+            value += ANSWER_TYPE_PRECEDENCE
+        scored.append((value, i, s, score, cover / total, typed, whole))
+    best = max(range(len(scored)), key=lambda j: scored[j][0])
+    value, i, s, score, cover, typed, whole = scored[best]
+    if score <= 0:
         return None
-    chosen = [best]
-    if max_sentences > 1:
+    text_out = s
+    if max_sentences > 1 and whole:
         # Add a neighbour when it also answers (questions often span "(1) ... Satz 2").
-        neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
+        by_sentence = {u[1]: u[0] for u in scored if u[6]}
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < n]
         if neighbours:
-            n = max(neighbours, key=scores.__getitem__)
-            if scores[n] >= 0.8 * scores[best]:
-                chosen.append(n)
-    return " ".join(sentences[i] for i in sorted(chosen))
+            j = max(neighbours, key=by_sentence.__getitem__)
+            if by_sentence[j] >= 0.8 * value:
+                text_out = " ".join(sentences[k] for k in sorted((i, j)))
+    return Marked(text_out, round(score, 3), round(cover, 3), typed)
+
+
+def best_sentences(question: str, text: str, max_sentences: int = 2, analyzer: Analyzer | None = None) -> str | None:
+    marked = mark(Question.read(question, analyzer), text, max_sentences)
+    return marked.text if marked else None
 
 
 def mark_terms(question: str, text: str) -> Markup:

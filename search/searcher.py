@@ -21,7 +21,7 @@ from index.lexical import Vocabulary
 from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
-from search.highlight import best_sentences
+from search.highlight import Question, mark
 from search.intent import asked_sections
 from search.query import Citation, ParsedQuery, QueryParser, Synonyms, find_citations, section_pattern
 from search.rerank import Reranker
@@ -193,13 +193,15 @@ class Searcher:
                     if best is not None and best_note is not None and best_note < best + self.settings.note_gate:
                         noted = []  # the notes are much further from the question than the documents
             passages = reader.passages([cid for cid, _ in ranked + noted])
+            # the question as the answer marking reads it: with its synonyms' official words and
+            # the index's compound parts and verb forms
+            question = Question.read(query, reader.lexicon.analyzer, reader.lexicon.rarity, parsed.expansions)
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: passages[cid].text for cid, _ in ranked})
-        marked = query + " " + " ".join(parsed.expansions)
-        results = [self._result(rank, cid, score, passages[cid], marked) for rank, (cid, score) in
+        results = [self._result(rank, cid, score, passages[cid], question) for rank, (cid, score) in
                    enumerate(ranked[:k], 1)]
-        note_results = [self._result(rank, cid, score, passages[cid], marked) for rank, (cid, score) in
+        note_results = [self._result(rank, cid, score, passages[cid], question) for rank, (cid, score) in
                         enumerate([(c, sc) for c, sc in noted if c in passages], 1)]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections,
@@ -225,7 +227,8 @@ class Searcher:
                              for cid, score in ranked), key=lambda x: -x[1])
         return ranked[:n], best
 
-    def _result(self, rank: int, cid: int, score: float, passage: Passage, marked: str) -> SearchResult:
+    def _result(self, rank: int, cid: int, score: float, passage: Passage, question: Question) -> SearchResult:
+        marked = mark(question, passage.text)
         return SearchResult(rank=rank, passage_id=cid, score=round(float(score), 4), text=passage.text,
-                            highlight=best_sentences(marked, passage.text), section=passage.section,
+                            highlight=marked.text if marked else None, section=passage.section,
                             page=passage.page, document=self._document_ref(passage))
