@@ -176,6 +176,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"Hit@1 {report.hit_at[1]:.3f}  Hit@5 {report.hit_at[5]:.3f}  Hit@10 {report.hit_at[10]:.3f}  MRR@10 {report.mrr_at_10:.3f}")
     print(f"Antwortsatz: Markierung enthält die Antwort {report.highlight_precision:.3f} (Fragen mit Treffer), "
           f"answer@1 {report.answer_at_1:.3f}")
+    print(f"Antwortkasten: gezeigt bei {report.answer_box_shown:.3f} der Fragen, davon richtig {report.answer_box_right:.3f}")
     for key, groups in report.by_group.items():
         print(f"\nnach {key}:")
         for value, m in groups.items():

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     candidates: int = Field(100, ge=10, le=1000, description="Candidates per retriever before fusion")
     named_document_boost: float = Field(0.15, ge=0, description="Added to passages of a law the question names (IFG)")
     citation_boost: float = Field(0.5, ge=0, description="Added to passages of a section the question cites")
+    answer_box: bool = Field(True, description="Show the answer box: the top result's answering sentence, when "
+                             "the search is confident (search/answer.py)")
+    answer_min_coverage: float = Field(0.2, ge=0, le=1, description="Share of the question's (rarity-weighted) "
+                                       "words the answering sentence must hold for the answer box")
     note_results: int = Field(3, ge=0, le=20, description="Sections of released task notes shown above the "
                                                           "documents (0: notes rank among the documents)")
     note_section_boost: float = Field(0.2, ge=0, le=1, description="Added, in the notes list, to the section of "

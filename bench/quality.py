@@ -58,10 +58,10 @@ def xquad_files(folder: Path) -> dict[str, str]:
     return names
 
 
-def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> tuple[float, float, float]:
+def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> dict[str, float]:
     """nDCG@10, and for the answer sentences (gold spans of answers.jsonl): the share of found
-    gold passages whose marked sentence holds the gold answer, and answer@1 (top result is the
-    gold passage with the answer marked)."""
+    gold passages whose marked sentence holds the gold answer, answer@1 (top result is the
+    gold passage with the answer marked), and how often the answer box is shown and right."""
     queries = [json.loads(line) for line in (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines()]
     gold = {a["id"]: a["answers"] for a in map(json.loads, (SHARED / "eval/xquad-de/answers.jsonl").read_text(
         encoding="utf-8").splitlines())}
@@ -70,22 +70,28 @@ def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> tuple[fl
         qid, did, rel = line.split("\t")
         if int(rel) > 0:
             qrels[qid] = did
-    total, found, marked, first = 0.0, 0, 0, 0
+    total, found, marked, first, shown, right = 0.0, 0, 0, 0, 0, 0
     for q in queries:
         ranked: list[str] = []
-        results = searcher.search(q["text"], 10, mode).results
+        response = searcher.search(q["text"], 10, mode)
+        results = response.results
         for r in results:
             pid = names.get(Path(r.document.source).name)
             if pid not in ranked:
                 ranked.append(pid)
+        answer = {"answer_contains": gold[q["id"]]}
+        if response.answer is not None:
+            shown += 1
+            right += (names.get(Path(response.answer.document.source).name) == qrels[q["id"]]
+                      and marks_answer(answer, response.answer.text))
         if qrels[q["id"]] in ranked:
             total += 1 / math.log2(ranked.index(qrels[q["id"]]) + 2)
             hit = next(r for r in results if names.get(Path(r.document.source).name) == qrels[q["id"]])
-            answer = {"answer_contains": gold[q["id"]]}
             found += 1
             marked += marks_answer(answer, hit.highlight)
             first += hit is results[0] and marks_answer(answer, hit.highlight)
-    return total / len(queries), marked / max(found, 1), first / len(queries)
+    return {"xquad_ndcg@10": total / len(queries), "xquad_hl": marked / max(found, 1), "xquad_a1": first / len(queries),
+            "xquad_box_shown": shown / len(queries), "xquad_box_right": right / max(shown, 1)}
 
 
 def latency(searcher: Searcher, mode: str, questions: list[str]) -> tuple[float, float]:
@@ -124,7 +130,8 @@ def main() -> None:
         r = evaluate(questions, lambda q, k: laws.search(q, k, mode))
         p50, p95 = latency(laws, mode, [q["question"] for q in questions])
         rows[mode] = {"hit@1": r.hit_at[1], "hit@5": r.hit_at[5], "hit@10": r.hit_at[10], "mrr@10": r.mrr_at_10,
-                      "hl": r.highlight_precision, "a1": r.answer_at_1, "p50_ms": p50, "p95_ms": p95}
+                      "hl": r.highlight_precision, "a1": r.answer_at_1, "box_shown": r.answer_box_shown,
+                      "box_right": r.answer_box_right, "p50_ms": p50, "p95_ms": p95}
 
     if not args.skip_xquad:
         names = xquad_files(args.xquad_index.with_name(args.xquad_index.name + "-files"))
@@ -135,7 +142,7 @@ def main() -> None:
               f"{time.perf_counter() - t:.0f} s")
         xquad = Searcher(settings.model_copy(update={"index": args.xquad_index}), embedder)
         for mode in MODES:
-            rows[mode]["xquad_ndcg@10"], rows[mode]["xquad_hl"], rows[mode]["xquad_a1"] = ndcg_at_10(xquad, mode, names)
+            rows[mode].update(ndcg_at_10(xquad, mode, names))
 
     print("\n| mode | dev Hit@1 | dev Hit@5 | dev Hit@10 | dev MRR@10 | XQuAD-de nDCG@10 | latency p50 | p95 |")
     print("|---|---|---|---|---|---|---|---|")
@@ -144,11 +151,13 @@ def main() -> None:
         print(f"| {mode} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} | {x} | "
               f"{m['p50_ms']:.0f} ms | {m['p95_ms']:.0f} ms |")
     print("\nanswer sentences (the marked sentence holds an answer phrase / the gold answer):")
-    print("\n| mode | dev highlight precision | dev answer@1 | XQuAD-de highlight precision | XQuAD-de answer@1 |")
-    print("|---|---|---|---|---|")
+    print("\n| mode | dev highlight precision | dev answer@1 | dev box shown / right | XQuAD-de highlight precision "
+          "| XQuAD-de answer@1 | XQuAD-de box shown / right |")
+    print("|---|---|---|---|---|---|---|")
     for mode, m in rows.items():
-        xh = f"{m['xquad_hl']:.3f} | {m['xquad_a1']:.3f}" if "xquad_hl" in m else "– | –"
-        print(f"| {mode} | {m['hl']:.3f} | {m['a1']:.3f} | {xh} |")
+        xh = (f"{m['xquad_hl']:.3f} | {m['xquad_a1']:.3f} | {m['xquad_box_shown']:.3f} / {m['xquad_box_right']:.3f}"
+              if "xquad_hl" in m else "– | – | –")
+        print(f"| {mode} | {m['hl']:.3f} | {m['a1']:.3f} | {m['box_shown']:.3f} / {m['box_right']:.3f} | {xh} |")
     print(f"\nsettings: fusion={settings.fusion}, lexical_weight={settings.lexical_weight}, "
           f"passage/piece/overlap words={settings.passage_words}/{settings.piece_words}/{settings.overlap_words}")
 

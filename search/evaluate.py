@@ -53,6 +53,10 @@ class EvalReport:
     # top result is a hit with the answer marked (issue 14)
     highlight_precision: float = 0.0
     answer_at_1: float = 0.0
+    # the answer box: the share of questions it is shown for, and of those the share where it
+    # quotes a hit passage (right document, answer in the passage) with the answer phrase
+    answer_box_shown: float = 0.0
+    answer_box_right: float = 0.0
     by_group: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     questions: list[QuestionOutcome] = field(default_factory=list)
 
@@ -66,6 +70,8 @@ class EvalReport:
             "mrr@10": self.mrr_at_10,
             "highlight_precision": self.highlight_precision,
             "answer@1": self.answer_at_1,
+            "answer_box_shown": self.answer_box_shown,
+            "answer_box_right": self.answer_box_right,
             "by": self.by_group,
             "questions": [q.__dict__ for q in self.questions],
         }
@@ -100,6 +106,7 @@ def evaluate(questions: list[dict], search: Callable[[str, int], SearchResponse]
     ranks: list[int | None] = []
     marked: list[bool] = []
     answered_first = 0
+    boxes: list[bool] = []
     groups: dict[str, dict[str, list[int | None]]] = defaultdict(lambda: defaultdict(list))
     for q in questions:
         response = search(q["question"], max(k, 10))
@@ -115,6 +122,10 @@ def evaluate(questions: list[dict], search: Callable[[str, int], SearchResponse]
         if hit is not None:
             marked.append(marks_answer(q, hit.highlight))
             answered_first += rank == 1 and marked[-1]
+        if response.answer is not None:
+            quoted = next((r for r in response.results if r.passage_id == response.answer.passage_id), None)
+            boxes.append(quoted is not None and is_hit(q, quoted.document.source, quoted.text)
+                         and marks_answer(q, response.answer.text))
         for key in ("style", "difficulty"):
             if key in q:
                 groups[key][q[key]].append(rank)
@@ -129,5 +140,7 @@ def evaluate(questions: list[dict], search: Callable[[str, int], SearchResponse]
     report.mrr_at_10 = m["mrr@10"]
     report.highlight_precision = round(sum(marked) / len(marked), 4) if marked else 0.0
     report.answer_at_1 = round(answered_first / len(ranks), 4) if ranks else 0.0
+    report.answer_box_shown = round(len(boxes) / len(ranks), 4) if ranks else 0.0
+    report.answer_box_right = round(sum(boxes) / len(boxes), 4) if boxes else 0.0
     report.by_group = {key: {v: _metrics(r) for v, r in sorted(vals.items())} for key, vals in groups.items()}
     return report

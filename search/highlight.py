@@ -65,6 +65,7 @@ ANSWER_TYPES = [
 ]
 
 ANSWER_TYPE_PRECEDENCE = 100.0
+SIMILARITY_WEIGHT = 4.0  # per unit of cosine, against the best sentence's term score as 1
 PART_WEIGHT = 0.6  # a part of the question's compound counts less than the whole word
 EXPANSION_WEIGHT = 0.6
 LIST_WHOLE_WORDS = 70  # a list up to this length is marked whole; a longer one as lead-in + item
@@ -99,6 +100,8 @@ class Question:
             for token in tokenize(text):
                 found = analyzer.word_terms(token) if analyzer else analyze(token)
                 group: dict[str, float] = {}
+                if found and found[0].startswith("be") and len(found[0]) >= 7:
+                    found = found + [found[0][2:]]  # "beantragen" asks about an "Antrag"
                 for i, t in enumerate(found):
                     w = _weight(t) * factor * (PART_WEIGHT if i else 1.0) * (rarity(t) if rarity else 1.0)
                     group[t] = max(group.get(t, 0.0), w)
@@ -129,6 +132,10 @@ def _matches(q: str, s_terms: set[str]) -> float:
         return 0.8  # inside a compound
     return 0.0
 
+
+# a sentence that qualifies the one before: an exception or a deviation from the rule just stated
+_QUALIFIES = re.compile(r"(\(\d+[a-z]?\) )?((dies|das|satz \d+|absatz \d+( satz \d+)?|die sätze \d+ und \d+) gilt nicht\b"
+                        r"|(dies|das) gilt (auch )?nur\b|abweichend von (satz|absatz)|ausgenommen\b|es sei denn\b)", re.I)
 
 _SENTENCE_END = re.compile(r"[.!?][\"'“”»)\]]*$")
 
@@ -197,20 +204,28 @@ def _units(sentences: list[str], q: Question) -> list[tuple[int, str, set[str], 
     return out
 
 
-def mark(question: Question, text: str, max_sentences: int = 2) -> Marked | None:
-    """The sentence (or two) of `text` that answers `question`, or None when none shares its words."""
+def mark(question: Question, text: str, max_sentences: int = 2,
+         similarity: list[float] | None = None) -> Marked | None:
+    """The sentence (or two) of `text` that answers `question`, or None when none shares its words.
+
+    similarity: the embedding model's cosine of the question with each of sentences_of(text),
+    if known. It is not computed in a search: sentence vectors would have to be embedded at
+    ingest, which nearly doubles ingest time for a small gain (bench/sentence_vectors.py
+    measures both); the parameter lets that bench score with it."""
     if not question.groups:
         return None
     sentences = sentences_of(text)
     if not sentences:
         return None
+    if similarity is not None and len(similarity) != len(sentences):
+        raise ValueError("one similarity per sentence of the passage")
     units = _units(sentences, question)
     n = len(sentences)
     # in how many sentences each question term occurs: rarity within the passage
     df = {q: sum(1 for _, _, t, whole in units if whole and _matches(q, t)) for q in question.terms}
     spread = {q: 1.0 + math.log(n / df[q]) if df[q] else 1.0 for q in question.terms}
     total = sum(max(g.values()) for g in question.groups)
-    scored = []
+    scored = []  # (term value, sentence index, text, score, coverage, typed, whole sentence)
     for i, s, terms, whole in units:
         score = cover = 0.0
         for group in question.groups:
@@ -220,24 +235,30 @@ def mark(question: Question, text: str, max_sentences: int = 2) -> Marked | None
                 cover += best[0]
         typed = bool(score) and any(t.states.search(s) for t in question.types)
         # Mild length normalisation: prefer the focused sentence over a long list.
-        value = score / (1 + 0.01 * len(terms))
-        if typed:
-            # shares the question's words and states what it asks for (a duration, an amount,
-            # an age): before every sentence that does not
-            value += ANSWER_TYPE_PRECEDENCE
-        scored.append((value, i, s, score, cover / total, typed, whole))
-    best = max(range(len(scored)), key=lambda j: scored[j][0])
-    value, i, s, score, cover, typed, whole = scored[best]
+        scored.append((score / (1 + 0.01 * len(terms)), i, s, score, cover / total, typed, whole))
+    if similarity is not None:
+        # the term value relative to the passage's best, plus the cosine relative to the best
+        top = max(u[0] for u in scored) or 1.0
+        closest = max(similarity)
+        scored = [(u[0] / top + SIMILARITY_WEIGHT * (similarity[u[1]] - closest), *u[1:]) for u in scored]
+    # a sentence sharing the question's words and stating what it asks for (a duration, an
+    # amount, an age) comes before every sentence that does not
+    values = [u[0] + (ANSWER_TYPE_PRECEDENCE if u[5] else 0.0) for u in scored]
+    best = max(range(len(scored)), key=values.__getitem__)
+    _, i, s, score, cover, typed, whole = scored[best]
     if score <= 0:
         return None
     text_out = s
-    if max_sentences > 1 and whole:
+    if max_sentences > 1 and whole and i + 1 < n and _QUALIFIES.match(sentences[i + 1]):
+        # the next sentence limits the rule just marked ("Dies gilt nicht, wenn …"): both answer
+        text_out = f"{s} {sentences[i + 1]}"
+    elif max_sentences > 1 and whole:
         # Add a neighbour when it also answers (questions often span "(1) ... Satz 2").
-        by_sentence = {u[1]: u[0] for u in scored if u[6]}
+        by_sentence = {u[1]: v for u, v in zip(scored, values) if u[6]}
         neighbours = [j for j in (i - 1, i + 1) if 0 <= j < n]
         if neighbours:
             j = max(neighbours, key=by_sentence.__getitem__)
-            if by_sentence[j] >= 0.8 * value:
+            if by_sentence[j] >= 0.8 * values[best]:
                 text_out = " ".join(sentences[k] for k in sorted((i, j)))
     return Marked(text_out, round(score, 3), round(cover, 3), typed)
 

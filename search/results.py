@@ -44,6 +44,18 @@ class SearchResult(BaseModel):
     document: DocumentRef
 
 
+class Answer(BaseModel):
+    """The answer box: the sentence of the top result that answers the question, quoted word
+    for word with its source. Only set when the search is confident (search/answer.py)."""
+    text: str  # a quote from the passage; "…" joins a list's lead-in and the item that answers
+    rank: int  # the result it is quoted from
+    passage_id: int
+    section: str
+    page: int | None
+    document: DocumentRef
+    notice: str = "Wörtliches Zitat aus der Quelle, keine Rechtsauskunft. Maßgeblich ist der Text im Zusammenhang."
+
+
 class SearchResponse(BaseModel):
     query: str
     took_ms: float
@@ -54,3 +66,5 @@ class SearchResponse(BaseModel):
     # released task notes (Verfahrenshinweise) that answer the question, ranked among the
     # notes only and shown above the documents; empty when no note comes close (search/searcher.py)
     notes: list[SearchResult] = []
+    # the sentence that answers, with its source; None when the search is not confident (issue 14)
+    answer: Answer | None = None

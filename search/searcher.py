@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import replace
 from contextlib import AbstractContextManager
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from index.lexical import Vocabulary
 from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
-from search.highlight import Question, mark
+from search.answer import answer_box
+from search.highlight import Marked, Question, mark
 from search.intent import asked_sections
 from search.query import Citation, ParsedQuery, QueryParser, Synonyms, find_citations, section_pattern
 from search.rerank import Reranker
@@ -29,6 +30,12 @@ from search.results import DocumentRef, SearchResponse, SearchResult
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+
+
+class Ranking(NamedTuple):
+    ranked: list[tuple[int, float]]
+    best_dense: float | None  # the best cosine of a piece (None in lexical mode)
+    agreed_first: int | None  # the passage both retrievers put first, if they agree
 
 
 def document_url(doc_id: str, kind: str, page: int | None) -> str:
@@ -96,22 +103,25 @@ class Searcher:
                 if abbr.casefold() in words and abbr.casefold() in capitals}
 
     def _rank(self, reader: Reader, parsed: ParsedQuery, mode: Mode, n: int, allowed: Allowed | None,
-              vocabulary: Vocabulary, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:
+              vocabulary: Vocabulary, vector: np.ndarray | None) -> Ranking:
         """Candidates of both retrievers, fused; filters restrict the candidates themselves
         (and the lexical statistics: the vocabulary's mask, see LexicalIndex.scores).
-        Also returns the best cosine of a piece (None in lexical mode): how close the
-        nearest candidate came, comparable across searches with different filters."""
+        Also the best cosine of a piece (None in lexical mode): how close the nearest
+        candidate came, comparable across searches with different filters; and the passage
+        both retrievers put first, if they agree (hybrid mode only)."""
         s = self.settings
         lexicon = reader.lexicon
         lex_scores = lexicon.scores(parsed.terms, vocabulary.mask) if mode != "dense" else None
         if mode == "lexical":
-            return [(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)], None
+            return Ranking([(h.chunk_id, h.score) for h in lexicon.top(lex_scores, n)], None, None)
         # pieces outnumber passages: ask for more to fill the candidate list
         dense = reader.dense_top(vector, 3 * s.candidates, allowed)
         best = max(dense.values()) if dense else None
         if mode == "dense":
-            return sorted(dense.items(), key=lambda x: -x[1])[:n], best
+            return Ranking(sorted(dense.items(), key=lambda x: -x[1])[:n], best, None)
         lexical = {h.chunk_id: h.score for h in lexicon.top(lex_scores, s.candidates)}
+        dense_first = max(dense, key=dense.get) if dense else None
+        agreed = dense_first if lexical and dense_first == max(lexical, key=lexical.get) else None
         cited = self._cited(reader, parsed.citations)
         if allowed is not None:
             cited &= set(allowed.chunk_ids.tolist())
@@ -138,7 +148,7 @@ class Searcher:
                 for cid, passage in reader.passages(list(fused)).items():
                     if passage.document.id in named:
                         fused[cid] += s.named_document_boost
-        return sorted(fused.items(), key=lambda x: -x[1])[:n], best
+        return Ranking(sorted(fused.items(), key=lambda x: -x[1])[:n], best, agreed)
 
     def _document_ref(self, passage: Passage) -> DocumentRef:
         doc = passage.document
@@ -184,7 +194,7 @@ class Searcher:
             parsed = self.parser.parse(query, vocabulary)
             vector = None if mode == "lexical" else self.embedder.embed_query(parsed.dense_text).astype(np.float32)
             want = max(k, self.settings.rerank_top if self.reranker else k)
-            ranked, best = self._rank(reader, parsed, mode, want, allowed, vocabulary, vector)
+            ranked, best, agreed = self._rank(reader, parsed, mode, want, allowed, vocabulary, vector)
             noted: list[tuple[int, float]] = []
             if lanes:
                 only_notes = reader.allowed(replace(base, notes=True))
@@ -201,11 +211,13 @@ class Searcher:
             ranked = self.reranker.rerank(query, ranked, {cid: passages[cid].text for cid, _ in ranked})
         results = [self._result(rank, cid, score, passages[cid], question) for rank, (cid, score) in
                    enumerate(ranked[:k], 1)]
-        note_results = [self._result(rank, cid, score, passages[cid], question) for rank, (cid, score) in
+        note_results = [self._result(rank, cid, score, passages[cid], question)[0] for rank, (cid, score) in
                         enumerate([(c, sc) for c, sc in noted if c in passages], 1)]
+        answer = answer_box([r for r, _ in results], results[0][1] if results else None, agreed, self.settings)
+        results = [r for r, _ in results]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections,
-                              notes=note_results)
+                              notes=note_results, answer=answer)
 
     def _notes(self, reader: Reader, query: str, parsed: ParsedQuery, mode: Mode, base: Filter,
                only_notes: Allowed | None, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:
@@ -218,7 +230,7 @@ class Searcher:
             vector = self.embedder.embed_query(own.dense_text).astype(np.float32)
         statistics = Vocabulary(reader.lexicon, None if only_notes is None else only_notes.chunk_ids)
         n = self.settings.note_results
-        ranked, best = self._rank(reader, own, mode, 4 * n, only_notes, statistics, vector)
+        ranked, best, _ = self._rank(reader, own, mode, 4 * n, only_notes, statistics, vector)
         asked = asked_sections(query)
         if asked and self.settings.note_section_boost:
             # the section of the asked-for kind first ("Welche Unterlagen …" → "… > Unterlagen")
@@ -227,8 +239,9 @@ class Searcher:
                              for cid, score in ranked), key=lambda x: -x[1])
         return ranked[:n], best
 
-    def _result(self, rank: int, cid: int, score: float, passage: Passage, question: Question) -> SearchResult:
+    def _result(self, rank: int, cid: int, score: float, passage: Passage,
+                question: Question) -> tuple[SearchResult, Marked | None]:
         marked = mark(question, passage.text)
         return SearchResult(rank=rank, passage_id=cid, score=round(float(score), 4), text=passage.text,
                             highlight=marked.text if marked else None, section=passage.section,
-                            page=passage.page, document=self._document_ref(passage))
+                            page=passage.page, document=self._document_ref(passage)), marked

@@ -63,6 +63,15 @@ def test_question_typed_into_the_page_shows_passage_and_highlight(browser, base_
     first = page.locator(".result").first
     assert "zehn Jahren" in first.locator(".answer mark").inner_text()
     assert "§ 6 Gültigkeitsdauer" in first.locator(".section").inner_text()
+    # the answer box above the results: the quote, its source, a link into the document, the notice
+    box = page.locator("section.answerbox")
+    assert box.is_visible() and box.bounding_box()["y"] < first.bounding_box()["y"]
+    assert box.locator("blockquote").inner_text() == (
+        "(1) Personalausweise werden für eine Gültigkeitsdauer von zehn Jahren ausgestellt.")
+    assert "§ 6 Gültigkeitsdauer" in box.locator(".section").inner_text()
+    assert "keine Rechtsauskunft" in box.locator(".notice").inner_text()
+    box.get_by_role("link", name="Im Zusammenhang lesen").focus()  # reachable by keyboard
+    assert page.evaluate("document.activeElement.textContent") == "Im Zusammenhang lesen"
     assert _serious_violations(page) == []
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "suche-desktop.png"), full_page=False)

@@ -52,3 +52,64 @@ def test_the_sentence_stating_the_asked_for_duration_comes_first():
     # StVG § 2a: several sentences name the probation period; the one that says how long it lasts answers
     marked = best_sentences("Probezeit Führerschein wie lange", _law_passage("stvg.md", "§ 2a Fahrerlaubnis auf Probe"))
     assert "die Probezeit dauert zwei Jahre" in marked
+
+
+def test_the_duration_for_the_asked_age_is_marked_with_the_rule_it_qualifies():
+    # PassG § 5: ten years in general, six for under-24s; the second sentence answers the question
+    marked = best_sentences("Wie lange ist ein Reisepass gültig, wenn man jünger als 24 ist?",
+                            _law_passage("passg_1986.md", "§ 5 Gültigkeitsdauer"))
+    assert "sind sie sechs Jahre gültig" in marked
+
+
+def test_a_short_list_is_marked_whole_with_its_lead_in():
+    # PAuswGebV § 1: "folgende Gebühren …: 1. 22,80 Euro …, 2. 37 Euro in allen anderen Fällen."
+    marked = best_sentences("Was kostet ein Personalausweis für Erwachsene?",
+                            _law_passage("pauswgebv.md", "§ 1 Gebühren für Ausweise"))
+    assert marked.startswith("(1) Für die Ausstellung eines Personalausweises sind folgende Gebühren zu erheben:")
+    assert "37 Euro in allen anderen Fällen" in marked
+
+
+def test_a_long_list_is_marked_as_its_lead_in_and_the_item_that_answers():
+    # VwVfG § 20 (1): "… darf für eine Behörde nicht tätig werden, 1. wer selbst Beteiligter ist; 2. …"
+    marked = best_sentences("Darf ein Angehöriger eines Beteiligten im Verfahren für die Behörde tätig werden?",
+                            _law_passage("vwvfg.md", "§ 20 Ausgeschlossene Personen"))
+    lead, item = marked.split(" … ")
+    assert lead == "(1) In einem Verwaltungsverfahren darf für eine Behörde nicht tätig werden,"
+    assert "Angehöriger" in item and len(item.split()) < 20
+
+
+def test_a_question_for_a_list_gets_the_whole_list():
+    marked = best_sentences("Welche Unterlagen muss ich dem Antrag auf eine Fahrerlaubnis beifügen?",
+                            _law_passage("fev_2010.md", "§ 21 Antrag auf Erteilung einer Fahrerlaubnis"))
+    assert marked.startswith("(3) Dem Antrag sind folgende Unterlagen beizufügen:")
+    assert "ein Nachweis über die Schulung in Erster Hilfe" in marked  # item 5: the list is not cut at "3\."
+
+
+def test_an_exception_is_found_through_a_german_ellipsis():
+    # BMG § 27 (2): "… muss sich für diese Wohnung weder an- noch abmelden" answers "muss … anmelden?"
+    marked = best_sentences("Muss sich jemand, der für fünf Monate eine Ferienwohnung bezieht, anmelden?",
+                            _law_passage("bmg.md", "§ 27 Ausnahmen von der Meldepflicht"))
+    assert "nicht länger als sechs Monate dauernden Aufenthalt" in marked and "weder an- noch abmelden" in marked
+
+
+def test_the_sentence_that_qualifies_the_rule_is_marked_with_it():
+    # PAuswG § 9 (1): the rule ("nicht durch einen Bevollmächtigten") and its exception ("Dies gilt nicht …")
+    marked = best_sentences("Kann sich die antragstellende Person durch einen Bevollmächtigten vertreten lassen?",
+                            _law_passage("pauswg.md", "§ 9 Ausstellung des Ausweises"))
+    assert marked.startswith("Die antragstellende Person und ihr gesetzlicher Vertreter können sich")
+    assert "nicht durch einen Bevollmächtigten vertreten lassen. Dies gilt nicht für eine handlungs-" in marked
+
+
+def test_a_threshold_question_marks_the_number():
+    marked = best_sentences("Ab wie vielen Beschäftigten braucht man einen Datenschutzbeauftragten?",
+                            _law_passage("bdsg_2018.md", "§ 38 Datenschutzbeauftragte nichtöffentlicher Stellen"))
+    assert "mindestens 20 Personen ständig" in marked
+
+
+def test_an_age_is_not_a_duration():
+    from search.highlight import ANSWER_TYPES
+
+    duration = next(t for t in ANSWER_TYPES if t.name == "Dauer")
+    assert duration.states.search("innerhalb von sechs Wochen")
+    assert not duration.states.search("wenn es zehn Jahre oder älter ist")
+    assert not duration.states.search("die noch nicht 16 Jahre alt sind")
