@@ -284,11 +284,14 @@ class LexicalIndex:
         return scores
 
     def rarity(self, term: str) -> float:
-        """How rare a term is among the live passages, 0 (in every one) … 2 (in none): its
-        inverse document frequency over that of a term in a single passage, times two."""
+        """How rare a term is among the live passages, 0.1 (in every one) … 2 (in none): its
+        inverse document frequency over that of a term in a single passage, times two; a word
+        in every passage still counts a little (a one-document index has many)."""
         gid = self.terms.get(term)
         df = int(self.term_df[gid]) if gid is not None else 0
-        return 2.0 * math.log((self.num_docs + 1) / (df + 1)) / math.log(self.num_docs + 1) if self.num_docs else 1.0
+        if not self.num_docs:
+            return 1.0
+        return max(0.1, 2.0 * math.log((self.num_docs + 1) / (df + 1)) / math.log(self.num_docs + 1))
 
     def df_within(self, term: str, mask: np.ndarray) -> int:
         """Passages among `mask` (a boolean per position) that contain `term`."""

@@ -141,20 +141,23 @@ _SENTENCE_END = re.compile(r"[.!?][\"'“”»)\]]*$")
 
 
 def sentences_of(text: str) -> list[str]:
-    """The sentences of a passage. A line that does not end a sentence continues on the next
-    one: German legal text breaks a sentence around its numbered list ("muss dem Standesamt …
-    angezeigt werden, 1. … 2. …, binnen einer Woche angezeigt werden."), and a wrapped line
-    is no sentence of its own."""
-    units, current = [], []
-    for line in (line.strip() for line in text.split("\n")):
+    """The sentences of a passage, each a piece of `text` as it stands (line breaks kept).
+    A line that does not end a sentence continues on the next one: German legal text breaks
+    a sentence around its numbered list ("muss dem Standesamt … angezeigt werden, 1. … 2. …,
+    binnen einer Woche angezeigt werden."), and a wrapped line is no sentence of its own."""
+    units: list[str] = []
+    start = None
+    for m in re.finditer(r"[^\n]+", text):
+        line = m.group().strip()
         if not line:
             continue
-        current.append(line)
+        if start is None:
+            start = m.start()
         if _SENTENCE_END.search(line):
-            units.append(" ".join(current))
-            current = []
-    if current:
-        units.append(" ".join(current))
+            units.append(text[start:m.end()])
+            start = None
+    if start is not None:
+        units.append(text[start:])
     return [s for unit in units for s in split_sentences(unit, keep_lists=True)]
 
 
@@ -204,6 +207,18 @@ def _units(sentences: list[str], q: Question) -> list[tuple[int, str, set[str], 
     return out
 
 
+def _through(text: str, sentences: list[str], first: int, last: int) -> str:
+    """The text from sentence `first` through sentence `last`, as it stands in `text`."""
+    start = 0
+    for k in range(first):
+        start = text.index(sentences[k], start) + len(sentences[k])
+    begin = text.index(sentences[first], start)
+    end = begin
+    for k in range(first, last + 1):
+        end = text.index(sentences[k], end) + len(sentences[k])
+    return text[begin:end]
+
+
 def mark(question: Question, text: str, max_sentences: int = 2,
          similarity: list[float] | None = None) -> Marked | None:
     """The sentence (or two) of `text` that answers `question`, or None when none shares its words.
@@ -225,6 +240,8 @@ def mark(question: Question, text: str, max_sentences: int = 2,
     df = {q: sum(1 for _, _, t, whole in units if whole and _matches(q, t)) for q in question.terms}
     spread = {q: 1.0 + math.log(n / df[q]) if df[q] else 1.0 for q in question.terms}
     total = sum(max(g.values()) for g in question.groups)
+    if total <= 0:
+        return None
     scored = []  # (term value, sentence index, text, score, coverage, typed, whole sentence)
     for i, s, terms, whole in units:
         score = cover = 0.0
@@ -251,7 +268,7 @@ def mark(question: Question, text: str, max_sentences: int = 2,
     text_out = s
     if max_sentences > 1 and whole and i + 1 < n and _QUALIFIES.match(sentences[i + 1]):
         # the next sentence limits the rule just marked ("Dies gilt nicht, wenn …"): both answer
-        text_out = f"{s} {sentences[i + 1]}"
+        text_out = _through(text, sentences, i, i + 1)
     elif max_sentences > 1 and whole:
         # Add a neighbour when it also answers (questions often span "(1) ... Satz 2").
         by_sentence = {u[1]: v for u, v in zip(scored, values) if u[6]}
@@ -259,7 +276,7 @@ def mark(question: Question, text: str, max_sentences: int = 2,
         if neighbours:
             j = max(neighbours, key=by_sentence.__getitem__)
             if by_sentence[j] >= 0.8 * values[best]:
-                text_out = " ".join(sentences[k] for k in sorted((i, j)))
+                text_out = _through(text, sentences, min(i, j), max(i, j))
     return Marked(text_out, round(score, 3), round(cover, 3), typed)
 
 

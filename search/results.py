@@ -38,6 +38,9 @@ class SearchResult(BaseModel):
     passage_id: int  # anchor on the document page: /dokument/{id}#abschnitt-{passage_id}
     score: float
     text: str
+    # the sentence (or two) of `text` that answers, as it stands there; in a long numbered list
+    # its lead-in and the answering item joined by " … " (search/highlight.py); None: none shares
+    # the question's words
     highlight: str | None
     section: str
     page: int | None

@@ -67,3 +67,14 @@ def test_the_page_shows_the_box_above_the_results_as_a_quote(client):
     assert "Antwort aus der Quelle" in html and "<blockquote" in html
     assert "Wörtliches Zitat aus der Quelle, keine Rechtsauskunft" in html
     assert 'class="answerbox"' not in client.get("/", params={"q": VAGUE}).text
+
+
+def test_every_marked_sentence_and_every_answer_is_a_piece_of_its_passage(searcher):
+    for question in (CONFIDENT, "Was kostet ein Personalausweis?", "Wer muss einen Ausweis besitzen?",
+                     "Meldeschein Hinweispflichten Beherbergung"):
+        response = searcher.search(question, 10)
+        for r in response.results:
+            if r.highlight:  # a long list: its lead-in and the item, each as it stands in the passage
+                assert all(part in r.text for part in r.highlight.split(" … ")), r.highlight
+        if response.answer:
+            assert response.answer.text == response.results[0].highlight

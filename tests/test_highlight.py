@@ -113,3 +113,11 @@ def test_an_age_is_not_a_duration():
     assert duration.states.search("innerhalb von sechs Wochen")
     assert not duration.states.search("wenn es zehn Jahre oder älter ist")
     assert not duration.states.search("die noch nicht 16 Jahre alt sind")
+
+
+def test_words_of_no_weight_mark_nothing_and_do_not_fail():
+    from search.highlight import Question, mark
+
+    # a one-passage index: every word is in every passage, rarity can be nil
+    question = Question.read("Wie lange ist ein Perso gültig?", rarity=lambda term: 0.0)
+    assert mark(question, SECTION_6) is None
