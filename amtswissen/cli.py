@@ -147,6 +147,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     if not response.results and not response.notes:
         print("Keine Treffer.")
+    if response.answer:
+        a = response.answer
+        page = f", Seite {a.page}" if a.page else ""
+        print(f"Antwort aus der Quelle: „{' '.join(a.text.split())}“\n  ({a.document.title}, {a.section}{page}; "
+              f"{a.notice})\n")
     if response.notes:
         print("Verfahrenshinweise:")
         for r in response.notes:

@@ -58,11 +58,9 @@ def xquad_files(folder: Path) -> dict[str, str]:
     return names
 
 
-def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> dict[str, float]:
-    """nDCG@10, and for the answer sentences (gold spans of answers.jsonl): the share of found
-    gold passages whose marked sentence holds the gold answer, answer@1 (top result is the
-    gold passage with the answer marked), and how often the answer box is shown and right."""
-    queries = [json.loads(line) for line in (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines()]
+def xquad_questions() -> tuple[list[dict], dict[str, str]]:
+    """The XQuAD-de questions as eval questions (gold answer spans as `answer_contains`) and
+    the gold passage of each (question id → passage id)."""
     gold = {a["id"]: a["answers"] for a in map(json.loads, (SHARED / "eval/xquad-de/answers.jsonl").read_text(
         encoding="utf-8").splitlines())}
     qrels = {}
@@ -70,16 +68,26 @@ def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> dict[str
         qid, did, rel = line.split("\t")
         if int(rel) > 0:
             qrels[qid] = did
+    questions = [{"id": q["id"], "question": q["text"], "answer_contains": gold[q["id"]]}
+                 for q in map(json.loads, (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines())]
+    return questions, qrels
+
+
+def ndcg_at_10(searcher: Searcher, mode: str, names: dict[str, str]) -> dict[str, float]:
+    """nDCG@10, and for the answer sentences (gold spans of answers.jsonl): the share of found
+    gold passages whose marked sentence holds the gold answer, answer@1 (top result is the
+    gold passage with the answer marked), and how often the answer box is shown and right."""
+    queries, qrels = xquad_questions()
     total, found, marked, first, shown, right = 0.0, 0, 0, 0, 0, 0
     for q in queries:
         ranked: list[str] = []
-        response = searcher.search(q["text"], 10, mode)
+        response = searcher.search(q["question"], 10, mode)
         results = response.results
         for r in results:
             pid = names.get(Path(r.document.source).name)
             if pid not in ranked:
                 ranked.append(pid)
-        answer = {"answer_contains": gold[q["id"]]}
+        answer = q
         if response.answer is not None:
             shown += 1
             right += (names.get(Path(response.answer.document.source).name) == qrels[q["id"]]

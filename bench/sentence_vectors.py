@@ -14,7 +14,6 @@ against pieces, and the time to embed a sample of each, side by side.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import sqlite3
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from amtswissen.settings import Settings  # noqa: E402
-from bench.quality import SHARED, xquad_files  # noqa: E402
+from bench.quality import SHARED, xquad_files, xquad_questions  # noqa: E402
 from search.evaluate import is_hit, load_questions, marks_answer  # noqa: E402
 from search.highlight import Question, mark, sentences_of  # noqa: E402
 from search.searcher import Searcher  # noqa: E402
@@ -72,17 +71,9 @@ def main() -> None:
     laws = Searcher(settings.model_copy(update={"index": args.laws_index}), embedder)
     dev = compare(laws, load_questions(SHARED / "eval/dev.jsonl"), lambda q, r: is_hit(q, r.document.source, r.text))
     names = xquad_files(args.xquad_index.with_name(args.xquad_index.name + "-files"))
-    gold = {a["id"]: a["answers"] for a in map(json.loads, (SHARED / "eval/xquad-de/answers.jsonl").read_text(
-        encoding="utf-8").splitlines())}
-    qrels = {}
-    for line in (SHARED / "eval/xquad-de/qrels.tsv").read_text().splitlines()[1:]:
-        qid, did, rel = line.split("\t")
-        if int(rel) > 0:
-            qrels[qid] = did
-    xquad_questions = [{"id": q["id"], "question": q["text"], "answer_contains": gold[q["id"]]}
-                       for q in map(json.loads, (SHARED / "eval/xquad-de/queries.jsonl").read_text().splitlines())]
+    xquad_qs, qrels = xquad_questions()
     xquad = Searcher(settings.model_copy(update={"index": args.xquad_index}), embedder)
-    xq = compare(xquad, xquad_questions, lambda q, r: names.get(Path(r.document.source).name) == qrels[q["id"]])
+    xq = compare(xquad, xquad_qs, lambda q, r: names.get(Path(r.document.source).name) == qrels[q["id"]])
 
     print("| set | passages found | highlight precision, words | with sentence cosine |")
     print("|---|---|---|---|")

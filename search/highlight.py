@@ -1,19 +1,21 @@
 """The sentence (or two) of a passage that best answers the question.
 
-A sentence is scored by the question's terms it contains (German analysis: folded
-and stemmed; a term also counts inside a compound, "Perso" in "Personalausweise",
-and the question's compounds count by their parts, "Wohnungsvermittler" in
-"Wohnräume vermitteln"), each term weighted by its length and by how few sentences
-of the passage contain it: a word that every sentence repeats (the law's subject,
-"Gewerbetreibende") does not tell its sentences apart, the rare one the question
-turns on ("rückwirkend", "abmelden") does. On top comes what the question asks for
-(search/intent-like cue words: wie lange, bis wann, ab wie vielen, was kostet,
-welche Unterlagen …): a sentence sharing the question's words and stating that kind
-of thing (a duration, a deadline, a number, an amount, an age, a list) comes first.
+A sentence is scored by the question's words it contains, read as the search reads
+them (German analysis: folded and stemmed; the index's compound parts and verb forms;
+the official words the synonyms add; a term also counts inside a compound, "Perso" in
+"Personalausweise"). Each word weighs by its length, by how rare it is in the index
+and by how few sentences of the passage contain it: a word that every sentence repeats
+(the law's subject, "Gewerbetreibende") does not tell its sentences apart, the rare
+one the question turns on ("rückwirkend", "abmelden") does. On top comes what the
+question asks for (wie lange, bis wann, ab wie vielen, was kostet, welche Unterlagen
+…): a sentence sharing the question's words and stating that kind of thing (a
+duration, a deadline, a number, an amount, an age, a list) comes first.
 
 German legal text keeps a list inside its sentence ("… ist verpflichtet, 1. … 2. …"):
 a short list is marked whole, a long one as its lead-in with the item that answers.
-Cheap enough to run on every result of every query (no model call).
+A sentence that limits the marked rule ("Dies gilt nicht, wenn …") is marked with it.
+Cheap enough to run on every result of every query (no model call; README
+„Antwortsätze“ has the measurements, also of sentence vectors).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class Question:
     @classmethod
     def read(cls, question: str, analyzer: Analyzer | None = None,
              rarity: Callable[[str], float] | None = None, expansions: list[str] = ()) -> "Question":
-        """rarity: term → how rare the term is in the index (0 … 2); rare words weigh more.
+        """rarity: term → how rare the term is in the index (0.1 … 2); rare words weigh more.
         expansions: the official words the synonyms add ("Samstag" → "Sonnabend"); they
         stand in for the question's words and count at EXPANSION_WEIGHT."""
         groups: list[dict[str, float]] = []

@@ -42,6 +42,8 @@ def test_ingest_search_eval_and_resync(tmp_path):
     assert r.returncode == 0, r.stderr
     top = json.loads(r.stdout)["results"][0]
     assert top["document"]["source"] == "notiz.md" and top["document"]["title"] == "Fundsachen"
+    r = run("search", "Wie lange werden Fundsachen aufbewahrt?", "--k", "3", "--index", index)
+    assert r.stdout.startswith("Antwort aus der Quelle: „Fundsachen werden im Bürgerbüro sechs Monate aufbewahrt.“")
 
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"id": "x", "question": "Fundsachen Aufbewahrung", "doc": "notiz.md", "section": "",
@@ -49,7 +51,9 @@ def test_ingest_search_eval_and_resync(tmp_path):
                                      "difficulty": "easy"}) + "\n")
     r = run("eval", questions, "--json", "--index", index)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["hit@1"] == 1.0
+    report = json.loads(r.stdout)
+    assert report["hit@1"] == 1.0 and report["highlight_precision"] == 1.0 and report["answer@1"] == 1.0
+    assert 0 <= report["answer_box_shown"] <= 1 and "answer_box_right" in report
 
     # unchanged files are skipped, a deleted file is removed, other roots untouched
     (docs / "notiz.md").unlink()
