@@ -150,17 +150,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     if response.answer:
         a = response.answer
         page = f", Seite {a.page}" if a.page else ""
-        print(f"Antwort aus der Quelle: „{' '.join(a.text.split())}“\n  ({a.document.title}, {a.section}{page}; "
-              f"{a.notice})\n")
+        where = ", ".join(x for x in (a.document.title, a.section) if x)
+        print(f"Antwort aus der Quelle: „{' '.join(a.text.split())}“\n  ({where}{page}; {a.notice})\n")
     if response.notes:
         print("Verfahrenshinweise:")
         for r in response.notes:
-            print(f"  {r.rank}. [{r.score:.3f}] {r.section}\n     {r.highlight or r.text[:200]}")
+            print(f"  {r.rank}. [{r.score:.3f}] {r.section}\n     {' '.join((r.highlight or r.text[:200]).split())}")
         print("Dokumente:")
     for r in response.results:
         where = " > ".join(x for x in (r.document.title, r.section) if x)
         page = f", Seite {r.page}" if r.page else ""
-        print(f"{r.rank}. [{r.score:.3f}] {where}{page}\n   {r.highlight or r.text[:200]}\n   {r.document.source}")
+        print(f"{r.rank}. [{r.score:.3f}] {where}{page}\n   {' '.join((r.highlight or r.text[:200]).split())}\n"
+              f"   {r.document.source}")
     return 0
 
 

@@ -182,7 +182,7 @@ class LexicalIndex:
         self._seg_live = [self.live[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
         lengths = np.concatenate([s.lengths for s in segments]) if segments else np.zeros(0, np.float32)
         self.lengths = lengths
-        n_live = int(self.live.sum())
+        n_live = self.n_live = int(self.live.sum())
         self.avg_length = float(lengths[self.live].mean()) if n_live else 1.0
         # document frequency over live passages, per term of the whole index
         self.terms: dict[str, int] = {}
@@ -284,14 +284,15 @@ class LexicalIndex:
         return scores
 
     def rarity(self, term: str) -> float:
-        """How rare a term is among the live passages, 0.1 (in every one) … 2 (in none): its
+        """How rare a term is among the live passages, 0.1 (in every one) … 2 (in one): its
         inverse document frequency over that of a term in a single passage, times two; a word
-        in every passage still counts a little (a one-document index has many)."""
+        in every passage still counts a little (a one-document index has many). A word in
+        none (a typo, a word the documents never use) gets 1: it matches nothing anyway."""
         gid = self.terms.get(term)
         df = int(self.term_df[gid]) if gid is not None else 0
-        if not self.num_docs:
+        if not self.n_live or not df:
             return 1.0
-        return max(0.1, 2.0 * math.log((self.num_docs + 1) / (df + 1)) / math.log(self.num_docs + 1))
+        return max(0.1, 2.0 * math.log((self.n_live + 1) / (df + 1)) / math.log(self.n_live + 2))
 
     def df_within(self, term: str, mask: np.ndarray) -> int:
         """Passages among `mask` (a boolean per position) that contain `term`."""

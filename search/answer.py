@@ -7,9 +7,11 @@ is shown only for the top result, and only when
   words, weighted by rarity (search/highlight.py); or
 - its marked sentence states what the question asks for (a duration, an amount, a
   deadline …) and holds at least ANSWER_TYPED_COVERAGE of the question's words.
-Calibrated on the dev questions (bench/quality.py, README „Antwortsätze“): shown for
-about two questions in five, right in nine of ten of those. Everything else keeps the
-marked sentence in its result, without a box.
+A quote longer than ANSWER_MAX_WORDS (a long list, a table without sentence ends) is no
+answer at a glance: no box. Calibrated on the 60 dev questions (bench/quality.py, README
+„Antwortsätze“): shown for about two in five, right in nine of ten of those; on XQuAD-de,
+which it was not tuned on, right in about four of five by the stricter gold-span rule.
+Everything else keeps the marked sentence in its result, without a box.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from search.highlight import Marked
 from search.results import Answer, SearchResult
 
 ANSWER_TYPED_COVERAGE = 0.6
+ANSWER_MAX_WORDS = 80
 
 
 def answer_box(results: list[SearchResult], top_marked: Marked | None, agreed_first: int | None,
                settings: Settings) -> Answer | None:
     """The top result's answering sentence as an Answer, or None when not confident."""
     if not settings.answer_box or not results or top_marked is None:
+        return None
+    if len(top_marked.text.split()) > ANSWER_MAX_WORDS:
         return None
     top = results[0]
     agreed = agreed_first == top.passage_id and top_marked.coverage >= settings.answer_min_coverage

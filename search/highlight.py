@@ -28,7 +28,7 @@ from typing import Callable
 from markupsafe import Markup, escape
 
 from text.analyze import Analyzer, analyze, fold, stem, tokenize
-from text.sentences import split_sentences
+from text.sentences import LIST_ITEM, ends_with_abbreviation, split_sentences
 
 _NUMBER = (r"(\d+|eine?[mnrs]?|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|fünfzehn|zwanzig"
            r"|dreißig|vierzig|fünfzig|hundert)")
@@ -46,24 +46,24 @@ class AnswerType:
 
 ANSWER_TYPES = [
     # "bis wann" asks for a deadline; a bare "wann" for a point in time (a date), not a duration
-    AnswerType("Dauer", re.compile(r"\b(wie ?lange?|frist|dauer|bis wann|innerhalb|zeitraum|gültig)", re.I),
+    AnswerType("Dauer", re.compile(r"\b(wie ?lange?|frist(en)?|dauer|dauert|bis wann|innerhalb|zeitraum|gültig)\b", re.I),
                re.compile(_DURATION, re.I)),
     # "Wann muss ich …", "bis wann": a deadline or an end ("spätestens", "vor Beginn", "endet mit dem Ablauf")
     AnswerType("Frist", re.compile(r"\b(bis wann|wann (muss|müssen|sollte|spätestens)|rechtzeitig|spätestens)", re.I),
                re.compile(rf"\b(spätestens|binnen|unverzüglich|vor Beginn|vor Ablauf|mit (dem )?Ablauf"
                           rf"|endet|bis zum)\b|{_DURATION}", re.I)),
     # "wie viel kostet" asks for an amount of money; "wie viele", "ab wie vielen" for a number
-    AnswerType("Betrag", re.compile(r"\b(wie ?viel\b|kostet|kosten|gebühr|betrag|teuer|euro|preis)", re.I),
+    AnswerType("Betrag", re.compile(r"\b(wie ?viel|kostet|kosten|gebühr(en)?|betrag|teuer|euro|preis)\b|€", re.I),
                re.compile(r"\d+(,\d+)?\s*(Euro|€)", re.I)),
     AnswerType("Anzahl", re.compile(r"\b(wie ?viele[nrs]?|ab wie viel|anzahl)\b", re.I),
                re.compile(rf"\b(mindestens|mehr als|weniger als|höchstens|bis zu|über|unter)\s+{_NUMBER}\b", re.I)),
-    AnswerType("Alter", re.compile(r"\b(wie alt|alter|ab wann|mindestalter|jährig)", re.I),
+    AnswerType("Alter", re.compile(r"\b(wie alt|alter|ab wann|mindestalter)\b|jährig", re.I),
                re.compile(rf"\b{_NUMBER}\.?\s+(Lebensjahr|Jahre)", re.I)),
     # "Welche Unterlagen …", "Was muss alles …": a list ("folgende", "1. … 2. …")
     AnswerType("Aufzählung", re.compile(r"\b(welche (unterlagen|angaben|daten|dokumente|nachweise|papiere|urkunden"
                                         r"|belege|bescheinigungen|voraussetzungen)"
                                         r"|was .{0,30}\balles\b|was muss .{0,40}(drin|enthalten|angeben))", re.I),
-               re.compile(r"\bfolgende\b|:\s*1\.\s|\b1\.\s.{3,200}\b2\.\s", re.I)),
+               re.compile(r"\bfolgende\b|:\s*1\.\s|\b1\.\s.{3,200}?\b2\.\s", re.I | re.S)),
 ]
 
 ANSWER_TYPE_PRECEDENCE = 100.0
@@ -71,6 +71,7 @@ SIMILARITY_WEIGHT = 4.0  # per unit of cosine, against the best sentence's term 
 PART_WEIGHT = 0.6  # a part of the question's compound counts less than the whole word
 EXPANSION_WEIGHT = 0.6
 LIST_WHOLE_WORDS = 70  # a list up to this length is marked whole; a longer one as lead-in + item
+ITEM_MARGIN = 0.67  # … if no other item comes within this share of its value
 
 
 def _weight(term: str) -> float:
@@ -80,36 +81,45 @@ def _weight(term: str) -> float:
 @dataclass
 class Question:
     """The question as the sentence scorer reads it: one group of alternative terms per word
-    (the word, its compound parts, its verb forms; a sentence counts the best of them), the
-    kinds of answer it asks for, and the analyzer both sides are read with (the index's,
-    with its compound splitter and verb forms, "geändert" → "ändern"; plain without one)."""
+    (the word, its compound parts, its verb forms, its typo correction; a sentence counts the
+    best of them), the kinds of answer it asks for, and the analyzer both sides are read with
+    (the index's, with its compound splitter and verb forms, "geändert" → "ändern"; plain
+    without one). Groups from the synonyms' official words come after the question's own
+    (`own` of them) and do not count in the share of the question a sentence holds."""
     groups: list[dict[str, float]]
     types: list[AnswerType] = field(default_factory=list)
     analyzer: Analyzer | None = None
+    own: int | None = None  # None: every group is the question's own
 
     @property
     def terms(self) -> set[str]:
         return {t for g in self.groups for t in g}
 
     @classmethod
-    def read(cls, question: str, analyzer: Analyzer | None = None,
-             rarity: Callable[[str], float] | None = None, expansions: list[str] = ()) -> "Question":
+    def read(cls, question: str, analyzer: Analyzer | None = None, rarity: Callable[[str], float] | None = None,
+             expansions: list[str] = (), corrections: dict[str, str] | None = None) -> "Question":
         """rarity: term → how rare the term is in the index (0.1 … 2); rare words weigh more.
-        expansions: the official words the synonyms add ("Samstag" → "Sonnabend"); they
-        stand in for the question's words and count at EXPANSION_WEIGHT."""
+        expansions: the official words the synonyms add ("Samstag" → "Sonnabend"), counted at
+        EXPANSION_WEIGHT; corrections: typed word → the index term it was corrected to."""
         groups: list[dict[str, float]] = []
+        own = 0
         for text, factor in [(question, 1.0)] + [(e, EXPANSION_WEIGHT) for e in expansions]:
             for token in tokenize(text):
                 found = analyzer.word_terms(token) if analyzer else analyze(token)
+                if found and token[:1].islower() and found[0].startswith("be") and len(found[0]) >= 7:
+                    found = found + [found[0][2:]]  # the verb "beantragen" asks about an "Antrag"
+                # the word itself and its typo correction ("Personalauswies" → personalausweis) count
+                # fully; its parts and other forms less
+                whole = [found[0]] + ([corrections[token]] if corrections and token in corrections else []) if found else []
                 group: dict[str, float] = {}
-                if found and found[0].startswith("be") and len(found[0]) >= 7:
-                    found = found + [found[0][2:]]  # "beantragen" asks about an "Antrag"
-                for i, t in enumerate(found):
-                    w = _weight(t) * factor * (PART_WEIGHT if i else 1.0) * (rarity(t) if rarity else 1.0)
+                for t in whole + found[1:]:
+                    w = _weight(t) * factor * (1.0 if t in whole else PART_WEIGHT) * (rarity(t) if rarity else 1.0)
                     group[t] = max(group.get(t, 0.0), w)
                 if group and not any(group.keys() <= g.keys() for g in groups):
                     groups.append(group)
-        return cls(groups, [t for t in ANSWER_TYPES if t.cue.search(question)], analyzer)
+            if factor == 1.0:
+                own = len(groups)
+        return cls(groups, [t for t in ANSWER_TYPES if t.cue.search(question)], analyzer, own)
 
 
 _ELLIPSIS = re.compile(r"\b(\w+)-\s+(?:und|oder|noch|bzw\.|sowie|wie)\s+(\w+)")
@@ -149,13 +159,14 @@ def sentences_of(text: str) -> list[str]:
     binnen einer Woche angezeigt werden."), and a wrapped line is no sentence of its own."""
     units: list[str] = []
     start = None
-    for m in re.finditer(r"[^\n]+", text):
+    lines = [m for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    for n, m in enumerate(lines):
         line = m.group().strip()
-        if not line:
-            continue
         if start is None:
             start = m.start()
-        if _SENTENCE_END.search(line):
+        following = lines[n + 1].group().split(maxsplit=1)[0] if n + 1 < len(lines) else ""
+        # "nach § 5 Abs.⏎2" and "ab dem 1.⏎Januar" go on on the next line
+        if _SENTENCE_END.search(line) and not ends_with_abbreviation(line, following, keep_lists=True):
             units.append(text[start:m.end()])
             start = None
     if start is not None:
@@ -163,15 +174,13 @@ def sentences_of(text: str) -> list[str]:
     return [s for unit in units for s in split_sentences(unit, keep_lists=True)]
 
 
-# a list item: "1." (or "a)") after a comma, colon, semicolon or a lower-case word, before the item's text
-_ITEM = re.compile(r"(?:(?<=[,:;])|(?<=\b[a-zäöüß]{2}))\s+(?=(?:\d{1,2}\.|[a-z]\))\s+\S)")
 _ITEM_NUMBER = re.compile(r"\s*(\d{1,2}\.|[a-z]\))\s")
 
 
 def list_items(sentence: str) -> tuple[str, list[str]] | None:
     """A sentence with a numbered list → (lead-in, items), or None. The lead-in is the text
     before item 1; whatever follows the last item's comma stays with that item."""
-    cuts = [m.end() for m in _ITEM.finditer(sentence)]
+    cuts = [m.end() for m in LIST_ITEM.finditer(sentence)]
     if len(cuts) < 2:
         return None
     numbers = [_ITEM_NUMBER.match(sentence, c).group(1) for c in cuts]
@@ -241,29 +250,41 @@ def mark(question: Question, text: str, max_sentences: int = 2,
     # in how many sentences each question term occurs: rarity within the passage
     df = {q: sum(1 for _, _, t, whole in units if whole and _matches(q, t)) for q in question.terms}
     spread = {q: 1.0 + math.log(n / df[q]) if df[q] else 1.0 for q in question.terms}
-    total = sum(max(g.values()) for g in question.groups)
+    total = sum(max(g.values()) for g in question.groups[:question.own])
     if total <= 0:
         return None
     scored = []  # (term value, sentence index, text, score, coverage, typed, whole sentence)
     for i, s, terms, whole in units:
         score = cover = 0.0
-        for group in question.groups:
-            best = max(((w * _matches(q, terms), q) for q, w in group.items()), default=(0.0, ""))
-            if best[0]:
-                score += best[0] * spread[best[1]]
-                cover += best[0]
+        for g, group in enumerate(question.groups):
+            own = question.own is None or g < question.own  # a synonym's word helps find, not cover
+            # the parts of a compound add up ("Wohnungsvermittler": Wohnräume … vermitteln), up to
+            # what the whole word is worth
+            found = [(w * m, q) for q, w in group.items() if (m := _matches(q, terms))]
+            if found:
+                worth = max(group.values())
+                score += min(worth * max(spread[q] for _, q in found), sum(v * spread[q] for v, q in found))
+                if own:
+                    cover += min(worth, sum(v for v, _ in found))
         typed = bool(score) and any(t.states.search(s) for t in question.types)
         # Mild length normalisation: prefer the focused sentence over a long list.
-        scored.append((score / (1 + 0.01 * len(terms)), i, s, score, cover / total, typed, whole))
+        scored.append((score / (1 + 0.01 * len(terms)), i, s, score, min(1.0, cover / total), typed, whole))
     if similarity is not None:
         # the term value relative to the passage's best, plus the cosine relative to the best
         top = max(u[0] for u in scored) or 1.0
         closest = max(similarity)
-        scored = [(u[0] / top + SIMILARITY_WEIGHT * (similarity[u[1]] - closest), *u[1:]) for u in scored]
+        scored = [(u[0] / top + SIMILARITY_WEIGHT * (similarity[u[1]] - closest) if u[3] > 0 else -math.inf, *u[1:])
+                  for u in scored]
     # a sentence sharing the question's words and stating what it asks for (a duration, an
     # amount, an age) comes before every sentence that does not
     values = [u[0] + (ANSWER_TYPE_PRECEDENCE if u[5] else 0.0) for u in scored]
     best = max(range(len(scored)), key=values.__getitem__)
+    if not scored[best][6]:
+        # an item of a long list: only when it answers clearly better than the other items;
+        # otherwise the whole list, which holds the answer wherever it is
+        siblings = [values[j] for j, u in enumerate(scored) if u[1] == scored[best][1] and not u[6] and j != best]
+        if siblings and max(siblings) >= ITEM_MARGIN * values[best]:
+            best = next(j for j, u in enumerate(scored) if u[1] == scored[best][1] and u[6])
     _, i, s, score, cover, typed, whole = scored[best]
     if score <= 0:
         return None

@@ -136,7 +136,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         kind: Annotated[Kind | None, Query(description="nur diese Dokumentart")] = None,
     ) -> SearchResponse:
         """Passages that answer the question, from the collections the caller may read
-        (without credentials: the public ones)."""
+        (without credentials: the public ones), each with its marked answer sentence
+        (`highlight`); released task notes in `notes`; and `answer`, the answer box: the
+        top result's answering sentence quoted with its source, or null when the search is
+        not confident enough to show one."""
         q = clean_question(q)
         if not q:
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")

@@ -140,3 +140,14 @@ def test_store_writes_a_small_segment_for_one_changed_document(tmp_path: Path, e
         assert store.load_lexical().search({"zeitreis": 1.0}, 5) == []
     finally:
         store.close()
+
+
+def test_rarity_counts_only_live_passages():
+    rows = [(1, "Die Meldebehörde trägt ein."), (2, "Die Meldebehörde prüft."), (3, "Die Meldebehörde löscht."),
+            (4, "Ein Hund bellt.")]
+    index = LexicalIndex.build(rows)
+    assert index.rarity("meldebehord") < index.rarity("hund") <= 2.0
+    # the passages with "Hund" gone: "Meldebehörde" is in every live passage, counts least
+    live = LexicalIndex(index.segments, {4}, index.words)
+    assert live.rarity("meldebehord") == 0.1
+    assert live.rarity("gibtsnicht") == 1.0  # a word in no passage matches nothing: neutral

@@ -33,3 +33,8 @@ def test_a_numbered_list_stays_in_its_sentence_when_asked():
 def test_a_markdown_escaped_date_does_not_end_a_sentence():
     assert split_sentences(r"Verordnung vom 3\. März 2015 geändert. Neu.") == [
         r"Verordnung vom 3\. März 2015 geändert.", "Neu."]
+
+
+def test_a_year_ends_a_sentence_even_when_lists_are_kept():
+    assert split_sentences("Die Regelung gilt bis 2030. Danach entfällt sie.", keep_lists=True) == [
+        "Die Regelung gilt bis 2030.", "Danach entfällt sie."]
