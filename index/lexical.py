@@ -165,6 +165,16 @@ def passage_terms(text: str, analyzer: Analyzer) -> tuple[dict[str, int], float]
     return dict(Counter(terms)), float(len(terms))
 
 
+def rarity(df: int, n: int) -> float:
+    """How rare a term in `df` of `n` passages is, 0.1 (in every one) … 2 (in one): its inverse
+    document frequency over that of a term in a single passage, times two; a word in every
+    passage still counts a little (a one-document index has many). A word in none (a typo, a
+    word the documents never use) gets 1: it matches nothing anyway."""
+    if not n or not df:
+        return 1.0
+    return max(0.1, 2.0 * math.log((n + 1) / (df + 1)) / math.log(n + 2))
+
+
 class LexicalIndex:
     """The searchable view of one generation: segments, deleted passages, word counts."""
 
@@ -284,15 +294,8 @@ class LexicalIndex:
         return scores
 
     def rarity(self, term: str) -> float:
-        """How rare a term is among the live passages, 0.1 (in every one) … 2 (in one): its
-        inverse document frequency over that of a term in a single passage, times two; a word
-        in every passage still counts a little (a one-document index has many). A word in
-        none (a typo, a word the documents never use) gets 1: it matches nothing anyway."""
         gid = self.terms.get(term)
-        df = int(self.term_df[gid]) if gid is not None else 0
-        if not self.n_live or not df:
-            return 1.0
-        return max(0.1, 2.0 * math.log((self.n_live + 1) / (df + 1)) / math.log(self.n_live + 2))
+        return rarity(int(self.term_df[gid]) if gid is not None else 0, self.n_live)
 
     def df_within(self, term: str, mask: np.ndarray) -> int:
         """Passages among `mask` (a boolean per position) that contain `term`."""
@@ -390,6 +393,7 @@ class Vocabulary:
         self.mask = None if allowed_chunk_ids is None \
             else np.isin(lexicon.chunk_ids, allowed_chunk_ids) & lexicon.live
         self._df: dict[str, int] = {}
+        self._readable: int | None = None
 
     def df(self, term: str) -> int:
         gid = self.lexicon.terms.get(term)
@@ -403,6 +407,13 @@ class Vocabulary:
 
     def __contains__(self, term: str) -> bool:
         return self.df(term) > 0
+
+    def rarity(self, term: str) -> float:
+        """rarity() among the passages the caller may read: what a hidden document holds does
+        not change which sentence is marked for them."""
+        if self._readable is None:
+            self._readable = self.lexicon.n_live if self.mask is None else int(self.mask.sum())
+        return rarity(self.df(term), self._readable)
 
     @property
     def term_list(self) -> list[str]:

@@ -205,7 +205,7 @@ class Searcher:
             passages = reader.passages([cid for cid, _ in ranked + noted])
             # the question as the answer marking reads it: with its synonyms' official words and
             # the index's compound parts and verb forms
-            question = Question.read(query, reader.lexicon.analyzer, reader.lexicon.rarity, parsed.expansions,
+            question = Question.read(query, vocabulary.analyzer, vocabulary.rarity, parsed.expansions,
                                      parsed.corrections)
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
         if self.reranker and ranked:

@@ -151,3 +151,8 @@ def test_rarity_counts_only_live_passages():
     live = LexicalIndex(index.segments, {4}, index.words)
     assert live.rarity("meldebehord") == 0.1
     assert live.rarity("gibtsnicht") == 1.0  # a word in no passage matches nothing: neutral
+    # a caller who may read passages 1–3 only: what passage 4 holds does not count
+    from index.lexical import Vocabulary
+
+    readable = Vocabulary(index, np.array([1, 2, 3]))
+    assert readable.rarity("meldebehord") == 0.1 and readable.rarity("hund") == 1.0
