@@ -72,6 +72,7 @@ PART_WEIGHT = 0.6  # a part of the question's compound counts less than the whol
 EXPANSION_WEIGHT = 0.6
 LIST_WHOLE_WORDS = 70  # a list up to this length is marked whole; a longer one as lead-in + item
 ITEM_MARGIN = 0.67  # … if no other item comes within this share of its value
+LENGTH_PENALTY = 0.02  # per term of a sentence: the focused sentence before a long one (README „Antwortsätze“)
 
 
 def _weight(term: str) -> float:
@@ -268,7 +269,7 @@ def mark(question: Question, text: str, max_sentences: int = 2,
                     cover += min(worth, sum(v for v, _ in found))
         typed = bool(score) and any(t.states.search(s) for t in question.types)
         # Mild length normalisation: prefer the focused sentence over a long list.
-        scored.append((score / (1 + 0.01 * len(terms)), i, s, score, min(1.0, cover / total), typed, whole))
+        scored.append((score / (1 + LENGTH_PENALTY * len(terms)), i, s, score, min(1.0, cover / total), typed, whole))
     if similarity is not None:
         # the term value relative to the passage's best, plus the cosine relative to the best
         top = max(u[0] for u in scored) or 1.0
