@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     candidates: int = Field(100, ge=10, le=1000, description="Candidates per retriever before fusion")
     named_document_boost: float = Field(0.15, ge=0, description="Added to passages of a law the question names (IFG)")
     citation_boost: float = Field(0.5, ge=0, description="Added to passages of a section the question cites")
+    evidence_rerank: bool = Field(True, description="Hybrid mode: re-order the first ten by how well each "
+                                  "passage's best sentence answers (search/evidence.py)")
     answer_box: bool = Field(True, description="Show the answer box: the top result's answering sentence, when "
                              "the search is confident (search/answer.py)")
     answer_min_coverage: float = Field(0.2, ge=0, le=1, description="Share of the question's (rarity-weighted) "

@@ -3,7 +3,8 @@
 hybrid (default): dense (e5 vectors in the backend: FAISS or pgvector) and lexical
 (BM25 on German-analysed text) candidates, fused — both restricted to what the filter
 allows before ranking; passages of a section the question cites ("§ 17 BMG")
-are boosted; an optional cross-encoder reorders the top.
+are boosted; the top is re-ordered by how well each passage's best sentence answers
+(search/evidence.py), or by an optional cross-encoder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from index.base import Allowed, Backend, Filter, Passage, Reader, review_overdue
 from models.embedder import Embedder
 from search.fusion import reciprocal_rank, weighted_sum
 from search.answer import answer_box
+from search.evidence import EVIDENCE_TOP, reorder
 from search.highlight import Marked, Question, mark
 from search.intent import asked_sections
 from search.query import Citation, ParsedQuery, QueryParser, Synonyms, find_citations, section_pattern
@@ -193,7 +195,8 @@ class Searcher:
             vocabulary = Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids)
             parsed = self.parser.parse(query, vocabulary)
             vector = None if mode == "lexical" else self.embedder.embed_query(parsed.dense_text).astype(np.float32)
-            want = max(k, self.settings.rerank_top if self.reranker else k)
+            evidence = mode == "hybrid" and self.settings.evidence_rerank and not self.reranker
+            want = max(k, self.settings.rerank_top if self.reranker else EVIDENCE_TOP if evidence else k)
             ranked, best, agreed = self._rank(reader, parsed, mode, want, allowed, vocabulary, vector)
             noted: list[tuple[int, float]] = []
             if lanes:
@@ -208,9 +211,13 @@ class Searcher:
             question = Question.read(query, vocabulary.analyzer, vocabulary.rarity, parsed.expansions,
                                      parsed.corrections)
         ranked = [(cid, score) for cid, score in ranked if cid in passages]
+        marks: dict[int, Marked | None] = {}
         if self.reranker and ranked:
             ranked = self.reranker.rerank(query, ranked, {cid: passages[cid].text for cid, _ in ranked})
-        results = [self._result(rank, cid, score, passages[cid], question) for rank, (cid, score) in
+        elif evidence and ranked:
+            marks = {cid: mark(question, passages[cid].text) for cid, _ in ranked[:EVIDENCE_TOP]}
+            ranked = reorder(ranked, marks)
+        results = [self._result(rank, cid, score, passages[cid], question, marks) for rank, (cid, score) in
                    enumerate(ranked[:k], 1)]
         note_results = [self._result(rank, cid, score, passages[cid], question)[0] for rank, (cid, score) in
                         enumerate([(c, sc) for c, sc in noted if c in passages], 1)]
@@ -240,9 +247,9 @@ class Searcher:
                              for cid, score in ranked), key=lambda x: -x[1])
         return ranked[:n], best
 
-    def _result(self, rank: int, cid: int, score: float, passage: Passage,
-                question: Question) -> tuple[SearchResult, Marked | None]:
-        marked = mark(question, passage.text)
+    def _result(self, rank: int, cid: int, score: float, passage: Passage, question: Question,
+                marks: dict[int, Marked | None] | None = None) -> tuple[SearchResult, Marked | None]:
+        marked = marks[cid] if marks and cid in marks else mark(question, passage.text)
         return SearchResult(rank=rank, passage_id=cid, score=round(float(score), 4), text=passage.text,
                             highlight=marked.text if marked else None, section=passage.section,
                             page=passage.page, document=self._document_ref(passage)), marked
