@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from amtswissen import admin_cli, knowledge_cli
+from amtswissen import admin_cli, feedback_cli, knowledge_cli
 from amtswissen.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")  # as search.searcher.MODES, without importing torch for --help
@@ -262,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_cli.add_parsers(sub, common)
     knowledge_cli.add_parsers(sub, common)
+    feedback_cli.add_parsers(sub, common)
     return parser
 
 

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     note_gate: float = Field(-0.035, ge=-1, le=1, description="Notes are shown when their best piece is at most this "
                                                               "much less similar (cosine) than the best document's; "
                                                               "measured in README „Wissenssicherung“")
+    # --- feedback and the query log (README „Rückmeldungen“): privacy by default ---
+    query_log: bool = Field(True, description="Log questions (text, time, results, best similarity, answer box "
+                                              "shown, filters) for the knowledge officers' queue")
+    feedback_store_user: bool = Field(False, description="Store who gave feedback or asked, when signed in "
+                                                         "(default: no person is stored)")
+    feedback_retention_days: int = Field(365, ge=1, le=3650, description="Feedback is deleted after this many days")
+    query_log_retention_days: int = Field(90, ge=1, le=3650, description="Logged questions are deleted after this "
+                                                                         "many days")
+    weak_similarity: float = Field(0.85, ge=0, le=1, description="A question whose nearest piece is less similar "
+                                   "(cosine) has no good result: it goes to the queue (bench/weak_questions.py)")
     synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")
     reranker: Path | None = Field(None, description="Local sentence-transformers CrossEncoder folder (off if unset)")
     rerank_top: int = Field(30, ge=1, le=200)

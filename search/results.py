@@ -71,3 +71,6 @@ class SearchResponse(BaseModel):
     notes: list[SearchResult] = []
     # the sentence that answers, with its source; None when the search is not confident (issue 14)
     answer: Answer | None = None
+    # how close the index came: the cosine of the piece nearest to the question, over what the
+    # caller may read (None in lexical mode); below about 0.85 nothing really answers (issue 15)
+    similarity: float | None = None

@@ -199,12 +199,15 @@ class Searcher:
             want = max(k, self.settings.rerank_top if self.reranker else EVIDENCE_TOP if evidence else k)
             ranked, best, agreed = self._rank(reader, parsed, mode, want, allowed, vocabulary, vector)
             noted: list[tuple[int, float]] = []
+            nearest = best  # the closest piece shown: a document's, or a note's when notes are shown
             if lanes:
                 only_notes = reader.allowed(replace(base, notes=True))
                 if only_notes is None or len(only_notes.chunk_ids):
                     noted, best_note = self._notes(reader, query, parsed, mode, base, only_notes, vector)
                     if best is not None and best_note is not None and best_note < best + self.settings.note_gate:
                         noted = []  # the notes are much further from the question than the documents
+                    elif noted and best_note is not None:
+                        nearest = best_note if nearest is None else max(nearest, best_note)
             passages = reader.passages([cid for cid, _ in ranked + noted])
             # the question as the answer marking reads it: with its synonyms' official words and
             # the index's compound parts and verb forms
@@ -225,7 +228,8 @@ class Searcher:
         results = [r for r, _ in results]
         took = (time.perf_counter() - started) * 1000
         return SearchResponse(query=query, took_ms=round(took, 1), results=results, corrections=parsed.corrections,
-                              notes=note_results, answer=answer)
+                              notes=note_results, answer=answer,
+                              similarity=None if nearest is None else round(float(nearest), 4))
 
     def _notes(self, reader: Reader, query: str, parsed: ParsedQuery, mode: Mode, base: Filter,
                only_notes: Allowed | None, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:

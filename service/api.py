@@ -17,9 +17,12 @@ from ingest.writes import clean_staging
 from models.embedder import Embedder
 from access.model import Rights
 from access.service import AccessService, RateLimit
+from feedback.model import REASONS
 from knowledge.service import Knowledge
 from knowledge.store import KnowledgeStore
-from service import admin, documents, errors, knowledge, knowledge_pages, officer
+from feedback.service import FeedbackService
+from feedback.store import FeedbackStore
+from service import admin, documents, errors, feedback, knowledge, knowledge_pages, officer
 from service.auth import Auth, Denied
 from service.deps import RightsDep, SearcherDep, client_address
 from service.documents import WriteSlots, note_deputy_use
@@ -77,6 +80,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             pass
         app.state.knowledge = Knowledge(KnowledgeStore(access.store.db), access, searcher.backend, model, settings)
         app.state.knowledge.reconcile()  # a release interrupted before its note reached the index
+        app.state.feedback = FeedbackService(FeedbackStore(access.store.db), access, searcher.backend, model,
+                                             settings, app.state.knowledge)
         yield
         searcher.backend.close()
         access.close()
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(admin.router)
     app.include_router(knowledge.router)
     app.include_router(knowledge_pages.router)
+    app.include_router(feedback.router)
 
     with_errors = app.openapi  # errors.install's: German error bodies
 
@@ -145,6 +151,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
         limited(request, rights)
         response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read)
+        request.app.state.feedback.log(rights, q, response, collection, kind)
         attribute_notes(request, response)
         note_deputy_use(request, rights, {r.document.collection for r in response.results + response.notes},
                         f"Suche: {q[:200]}")
@@ -159,7 +166,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, searcher: SearcherDep, rights: RightsDep, q: str = "", k: int = 10,
-             sammlung: str = "", typ: str = ""):
+             sammlung: str = "", typ: str = "", danke: str = ""):
         """The search page; the query lives in the URL, so a result can be sent to a colleague."""
         q = clean_question(q)[:1000]
         k = min(max(k, 1), 100)
@@ -168,6 +175,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if q:
             limited(request, rights)
             response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read)
+            if not danke:  # back from giving feedback: the same search, not a new question
+                request.app.state.feedback.log(rights, q, response, sammlung or None, typ or None)
             attribute_notes(request, response)
             note_deputy_use(request, rights, {r.document.collection for r in response.results + response.notes},
                         f"Suche: {q[:200]}")
@@ -178,7 +187,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             request,
             "search.html",
             {"q": q, "response": response, "documents": documents, "chunks": chunks, "collections": collections,
-             "sammlung": sammlung, "typ": typ, "kinds": KINDS, "rights": rights},
+             "sammlung": sammlung, "typ": typ, "kinds": KINDS, "rights": rights, "danke": bool(danke),
+             "reasons": REASONS, "token": officer.csrf_of(request) if rights.principal.kind == "user" else ""},
         )
 
     @app.get("/dokument/{doc_id}", response_class=HTMLResponse, include_in_schema=False)

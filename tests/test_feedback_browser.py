@@ -1,0 +1,88 @@
+"""Issue 15 in a real browser (Chromium via Playwright, axe-core on every page): a reader marks a
+result "hilft nicht – veraltet" without JavaScript help; a question nothing answers is asked;
+the responsible officer finds both in the queue, with the document and the reason, and
+resolves the document entry by creating a task for a note. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from amtswissen.settings import Settings
+from ingest import writes
+from knowledge.demo import install_demo
+from service.api import create_app
+from tests.conftest import LAWS, MODEL_DIR, served
+from tests.test_browser import ARTIFACTS, _serious_violations, _sign_in, browser, pytestmark  # noqa: F401
+
+PASSWORD = "Browser-Rueckmeldung-1"
+FEES = "Was kostet ein Personalausweis?"
+NOTHING = "Wann hat der Wertstoffhof samstags geöffnet?"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, embedder):
+    folder = tmp_path_factory.mktemp("rueckmeldung")
+    laws = folder / "gesetze"
+    laws.mkdir()
+    shutil.copy(LAWS / "pauswgebv.md", laws)
+    settings = Settings(index=folder / "index", model=MODEL_DIR, search_per_minute=0)
+    backend = settings.backend()
+    writes.sync_sources(backend, embedder, [laws], "default", "test")
+    backend.close()
+    app = create_app(settings, embedder)
+    with served(app) as url:
+        install_demo(app.state.knowledge, password=PASSWORD, release=False)
+        app.state.knowledge.access.store.grant("standard", "user", "olga", "officer", "default", "test")
+        yield url
+
+
+def _search(page, url: str, question: str) -> None:
+    page.goto(url + "/")
+    page.fill("#q", question)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_a_reader_reports_an_outdated_result_and_the_officer_turns_it_into_a_task(browser, app_url):  # noqa: F811
+    url = app_url
+    reader = browser.new_context(java_script_enabled=False).new_page()  # the form needs no script
+    _search(reader, url, FEES)
+    first = reader.locator("li.result").first
+    title = first.locator(".where strong").inner_text()
+    first.locator("summary:has-text('Grund angeben')").click()
+    first.locator("select[name=grund]").select_option("veraltet")
+    first.locator("textarea[name=anmerkung]").fill("Die Gebühr wurde erhöht.")
+    with reader.expect_navigation():
+        first.locator("button:has-text('mit Grund senden')").click()
+    assert "Danke für Ihre Rückmeldung" in reader.locator("[role=status]").inner_text()
+    assert reader.locator("#q").input_value() == FEES  # back at the same results
+    # axe needs script (page.evaluate would wait forever without it): the same page with script
+    staff = browser.new_context().new_page()
+    _search(staff, url, NOTHING)
+    assert staff.locator("form.feedback").count() >= 1
+    assert _serious_violations(staff) == []
+
+    officer = browser.new_context().new_page()
+    _sign_in(officer, url, "olga", PASSWORD)
+    officer.goto(url + "/verwaltung")
+    officer.click("text=Rückmeldungen")
+    questions = officer.locator("#fragen").inner_text()
+    assert NOTHING in questions and "ohne gutes Ergebnis" in questions
+    entry = officer.locator("#dokumente article").first
+    text = entry.inner_text()
+    assert title in text and "veraltet: 1" in text and "Die Gebühr wurde erhöht." in text and FEES in text
+    assert _serious_violations(officer) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    officer.screenshot(path=str(ARTIFACTS / "rueckmeldungen-warteschlange.png"), full_page=True)
+    entry.locator("input[name=name]").fill("Gebühren Personalausweis aktualisieren")
+    entry.locator("select[name=sammlung]").select_option("buergerbuero")
+    with officer.expect_navigation():
+        entry.locator("button:has-text('Aufgabe anlegen')").click()
+    assert "/wissen/aufgabe/" in officer.url
+    assert "Gebühren Personalausweis aktualisieren" in officer.content()
+    officer.goto(url + "/verwaltung/rueckmeldungen")
+    assert "Aufgabe angelegt" in officer.locator("section[aria-labelledby=erledigt-h]").inner_text()
+    assert title not in officer.locator("#dokumente").inner_text()
+    assert _serious_violations(officer) == []
