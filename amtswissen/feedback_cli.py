@@ -13,6 +13,8 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", required=True)
     actions.add_parser("aufraeumen", parents=[common], help="löschen, was älter als die Aufbewahrungsfrist ist "
                                           "(AMTSWISSEN_FEEDBACK_RETENTION_DAYS, AMTSWISSEN_QUERY_LOG_RETENTION_DAYS)")
+    actions.add_parser("pruefen", parents=[common], help="Referenzfragen erneut stellen, wenn sich Index oder "
+                                                         "Synonyme geändert haben (für cron)")
     a = actions.add_parser("loeschen", parents=[common], help="Rückmeldungen und protokollierte Fragen löschen")
     what = a.add_mutually_exclusive_group(required=True)
     what.add_argument("--vor", metavar="JJJJ-MM-TT", help="alles vor diesem Tag (UTC)")
@@ -33,6 +35,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     access = AccessService.from_settings(settings)
     try:
         store = FeedbackStore(access.store.db)
+        if args.action == "pruefen":
+            return _check(args, settings, store)
         if args.action == "aufraeumen":
             counts = FeedbackService(store, access, None, None, settings).purge()
         elif args.person:
@@ -55,3 +59,35 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     else:
         print(f"gelöscht: {counts[0]} Rückmeldung(en), {counts[1]} protokollierte Frage(n)")
     return 0
+
+
+def _check(args: argparse.Namespace, settings, store) -> int:
+    """Ask the reference questions again; print each tenant's state; exit 1 when an answer was lost."""
+    from access.model import Principal, Rights
+    from amtswissen.cli import _embedder
+    from feedback.guard import ReferenceGuard
+    from search.searcher import Searcher
+
+    searcher = Searcher(settings, _embedder(settings))
+    try:
+        guard = ReferenceGuard(store, searcher, settings)
+        checked = guard.check()
+        out = {}
+        for tenant in sorted({r["tenant"] for r in store.references()}):
+            collections = frozenset(r["collection"] for r in store.references(tenant))
+            report = guard.report(Rights(Principal("user", "cli", tenant), collections, frozenset(), collections))
+            out[tenant] = {"checked": tenant in checked, "cause": report.cause if report else "",
+                           "hit@5": {c: {"before": b, "now": n} for c, (b, n) in report.hit5.items()} if report else {},
+                           "lost": [lost.__dict__ for lost in report.lost] if report else []}
+    finally:
+        searcher.backend.close()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for tenant, state in out.items():
+            print(f"{tenant}: {'geprüft' if state['checked'] else 'unverändert'} – {state['cause']}")
+            for c, h in state["hit@5"].items():
+                print(f"  {c}: Hit@5 {h['before'] if h['before'] is not None else '–'} → {h['now']:.2f}")
+            for lost in state["lost"]:
+                print(f"  verloren: „{lost['question']}“ (erwartet {lost['expected']})")
+    return 1 if any(state["lost"] for state in out.values()) else 0

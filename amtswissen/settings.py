@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     feedback_retention_days: int = Field(365, ge=1, le=3650, description="Feedback is deleted after this many days")
     query_log_retention_days: int = Field(90, ge=1, le=3650, description="Logged questions are deleted after this "
                                                                          "many days")
+    guard_seconds: int = Field(60, ge=0, le=86_400, description="How often the server checks whether the index or "
+                               "the synonyms changed and asks the reference questions again (0: only on the queue "
+                               "page and by `amtswissen rueckmeldungen pruefen`)")
     weak_similarity: float = Field(0.85, ge=0, le=1, description="A question whose nearest piece is less similar "
                                    "(cosine) has no good result: it goes to the queue (bench/weak_questions.py)")
     synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")

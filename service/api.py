@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
+import threading
 import re
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from access.service import AccessService, RateLimit
 from feedback.model import REASONS
 from knowledge.service import Knowledge
 from knowledge.store import KnowledgeStore
+from feedback.guard import ReferenceGuard
 from feedback.service import FeedbackService
 from feedback.store import FeedbackStore
 from service import admin, documents, errors, feedback, knowledge, knowledge_pages, officer
@@ -59,6 +62,16 @@ def attribute_notes(request: Request, response: SearchResponse) -> None:
         r.document.note = sources.get(r.document.id)
 
 
+def _watch(guard: ReferenceGuard, seconds: int, stop: threading.Event) -> None:
+    """Ask the reference questions again after every change of the index or the synonyms
+    (feedback/guard.py); a failed check is logged and tried again at the next tick."""
+    while not stop.wait(seconds):
+        try:
+            guard.check()
+        except Exception:  # noqa: BLE001 - the server keeps serving; the next tick retries
+            logging.getLogger("amtswissen").exception("Prüfung der Referenzfragen fehlgeschlagen")
+
+
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -80,9 +93,18 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             pass
         app.state.knowledge = Knowledge(KnowledgeStore(access.store.db), access, searcher.backend, model, settings)
         app.state.knowledge.reconcile()  # a release interrupted before its note reached the index
-        app.state.feedback = FeedbackService(FeedbackStore(access.store.db), access, searcher.backend, model,
-                                             settings, app.state.knowledge)
+        store = FeedbackStore(access.store.db)
+        app.state.feedback = FeedbackService(store, access, searcher.backend, model, settings, app.state.knowledge)
+        app.state.guard = guard = ReferenceGuard(store, searcher, settings)
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(guard, settings.guard_seconds, stop), daemon=True,
+                                   name="referenzfragen")
+        if settings.guard_seconds:
+            watcher.start()
         yield
+        stop.set()
+        if watcher.is_alive():
+            watcher.join(timeout=30)
         searcher.backend.close()
         access.close()
 

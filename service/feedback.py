@@ -126,9 +126,11 @@ def queue_page(request: Request, rights: RightsDep, feedback: FeedbackDep, meldu
         return RedirectResponse("/verwaltung/anmelden", status_code=303)
     _officer(rights)
     queue = feedback.queue(rights)
+    guard = request.app.state.guard
+    guard.check()  # cheap when nothing changed since the last check
     return templates.TemplateResponse(
         request, "queue.html",
-        {"queue": queue, "history": feedback.history(rights, 20), "reasons": REASONS, "targets": TARGETS,
+        {"queue": queue, "guard": guard.report(rights), "history": feedback.history(rights, 20), "reasons": REASONS, "targets": TARGETS,
          "actions_labels": ACTIONS, "collections": sorted(rights.officer), "token": csrf_of(request), "rights": rights,
          "meldung": meldung, "fehler": fehler},
     )

@@ -105,10 +105,11 @@ def overview(request: Request, searcher: SearcherDep, rights: RightsDep, q: str 
         documents = [d for d in documents if needle in f"{d.title} {d.source} {d.collection}".casefold()]
     column = SORTS.get(sortierung, "title")
     documents = sorted(documents, key=lambda d: getattr(d, column) or "", reverse=column == "ingested_at")
+    guard = request.app.state.guard.report(rights) if rights.officer else None
     return templates.TemplateResponse(
         request, "officer.html",
         {"documents": documents, "runs": runs, "q": q, "sortierung": sortierung, "meldung": meldung,
-         "token": csrf_of(request), "rights": rights, "editable": sorted(rights.edit)},
+         "token": csrf_of(request), "rights": rights, "editable": sorted(rights.edit), "guard": guard},
     )
 
 

@@ -306,3 +306,56 @@ def test_the_cli_deletes_by_date_person_or_everything(settings, client):
     assert not any(f.question == "sehr alt" for f in loop.store.feedback())
     assert run("loeschen", "--vor", "gestern").returncode == 2
     assert run("aufraeumen").returncode == 0
+
+
+def test_a_reference_question_that_loses_its_answer_is_shown_with_the_change_that_caused_it(client, embedder,
+                                                                                             tmp_path, settings):
+    k = client.app.state.knowledge
+    loop, guard = _loop(client), client.app.state.guard
+    olga = rights_of(k, "olga")
+    folder = tmp_path / "merkblaetter"
+    folder.mkdir()
+    sheet = folder / "sperrmuell.md"
+    sheet.write_text("# Merkblatt Sperrmüll\n\n## § 1 Abholung\n\nSperrmüll wird zweimal im Jahr kostenlos "
+                     "abgeholt. Die Anmeldung nimmt das Bürgerbüro entgegen.\n", encoding="utf-8")
+    backend = client.app.state.searcher.backend
+    writes.sync_sources(backend, embedder, [folder], "gesetze", "test")
+    question = "Wie oft holt die Stadt Sperrmüll ab?"
+    client.post("/rueckmeldung", data={"frage": question, "urteil": "hilft-nicht", "ziel": "suche",
+                                       "grund": "nichts-gefunden"})
+    passage = next(r for r in _search(client, question)["results"] if r["document"]["source"].endswith("sperrmuell.md"))
+    loop.add_reference(olga, "frage", question.casefold(), question, passage["passage_id"],
+                       ["zweimal im Jahr kostenlos"])
+    assert guard.check() == ["standard"]  # a new reference question: asked at once
+    assert guard.check() == []  # nothing changed since
+    first = guard.report(olga)
+    assert first.lost == [] and first.hit5["gesetze"][1] == 1.0
+
+    sheet.write_text("# Merkblatt Sperrmüll\n\n## § 1 Abholung\n\nSperrmüll wird auf Antrag abgeholt.\n",
+                     encoding="utf-8")
+    writes.sync_sources(backend, embedder, [folder], "gesetze", "test")
+    assert guard.check() == ["standard"]
+    report = guard.report(olga)
+    assert [lost.question for lost in report.lost] == [question]
+    assert report.lost[0].now is None and report.lost[0].expected == "sperrmuell.md § 1"
+    assert "sperrmuell.md" in report.cause and report.worse == ["gesetze"]
+    before, now = report.hit5["gesetze"]
+    assert before == 1.0 and now < 1.0
+    login(client, "olga", PASSWORD)
+    try:
+        page = client.get("/verwaltung/rueckmeldungen").text
+        assert "haben ihre Antwort verloren" in page and question in page and "sperrmuell.md" in page
+        assert "Referenzfragen: 1 haben ihre Antwort verloren" in client.get("/verwaltung").text
+    finally:
+        client.post("/verwaltung/abmelden")
+    if settings.database_url is None:  # the command line for cron: the same state, exit 1 while an answer is lost
+        import os
+        import subprocess
+        import sys
+
+        done = subprocess.run([sys.executable, "-m", "amtswissen.cli", "rueckmeldungen", "pruefen", "--index",
+                               str(settings.index), "--json"], capture_output=True, text=True, timeout=300,
+                              env=os.environ)
+        assert done.returncode == 1, done.stderr
+        state = json.loads(done.stdout)["standard"]
+        assert [lost["question"] for lost in state["lost"]] == [question] and not state["checked"]

@@ -1,0 +1,172 @@
+"""Reference questions as a guard: the questions officers added (feedback/service.py
+add_reference) are asked again whenever the index or the synonym list changed, and a
+question that lost its answer — or a collection whose Hit@5 fell — is shown in the
+officer's queue with the change that caused it.
+
+"Changed" is read from what every write already records: each ingest, upload, replace,
+delete and note release writes a run (index runs()), so the newest run's id is the
+index's change counter; the synonym list is compared by its content. Nothing has to
+call the guard from the write path: the server checks every `guard_seconds`, the
+queue page checks when it is opened, and `amtswissen rueckmeldungen pruefen` does it
+from cron for installations that ingest from the command line only.
+
+A reference question is asked over its own collection (the collection of the section
+that should answer): what changed elsewhere does not move it. The hit rule is the one
+of ../shared/eval/README.md: the expected document, and an answer phrase in the passage
+text; a question saved without a phrase counts its expected section instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedback.service import eval_section
+from feedback.store import stamp
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reference_runs (id {serial}, tenant TEXT NOT NULL, at TEXT NOT NULL, last_run BIGINT,
+    synonyms TEXT NOT NULL, cause TEXT NOT NULL, results TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reference_runs_tenant ON reference_runs (tenant, id);
+"""
+TOP = 10
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass
+class Lost:
+    """A reference question whose answer was in the first five and is not any more."""
+    id: int
+    question: str
+    collection: str
+    expected: str  # "bmg.md § 17"
+    before: int
+    now: int | None  # rank now (None: not among the first ten)
+
+
+@dataclass
+class GuardReport:
+    """The latest check of one tenant against the one before it."""
+    at: str
+    cause: str
+    questions: int
+    hit5: dict[str, tuple[float | None, float]]  # collection → (before, now)
+    lost: list[Lost] = field(default_factory=list)
+    ranks: dict[int, int | None] = field(default_factory=dict)  # reference id → rank now
+
+    @property
+    def worse(self) -> list[str]:
+        """Collections whose Hit@5 fell."""
+        return [c for c, (before, now) in self.hit5.items() if before is not None and now < before]
+
+
+class ReferenceGuard:
+    def __init__(self, store, searcher, settings):
+        self.store, self.searcher, self.settings = store, searcher, settings
+        store.db.ensure(SCHEMA)
+        self._running = threading.Lock()
+
+    # --- what changed ------------------------------------------------------------
+    def _state(self) -> tuple[int | None, str, list[dict]]:
+        """(newest run id, synonym list digest, the newest runs)."""
+        with self.searcher.snapshot() as reader:
+            runs = reader.runs(50)
+        path = self.settings.synonyms
+        content = Path(path).read_bytes() if path and Path(path).exists() else b""
+        return (runs[0]["id"] if runs else None), hashlib.sha256(content).hexdigest()[:16], runs
+
+    def _last(self, tenant: str) -> dict | None:
+        with self.store.db.tx(write=False) as run:
+            rows = run("SELECT * FROM reference_runs WHERE tenant = ? ORDER BY id DESC LIMIT 1", (tenant,))
+        return rows[0] if rows else None
+
+    @staticmethod
+    def _cause(runs: list[dict], since: int | None, synonyms_changed: bool) -> str:
+        parts = []
+        for r in reversed([r for r in runs if since is None or r["id"] > since]):
+            # the files the run changed (added, replaced, removed, failed), else what it was given
+            files = [f"{Path(f['source']).name} ({f.get('outcome', '')})" for f in r["report"].get("files", [])
+                     if f.get("outcome") != "unchanged"] or [Path(p).name for p in r["sources"]]
+            named = ", ".join(files[:3]) + (f" und {len(files) - 3} weitere" if len(files) > 3 else "")
+            parts.append(f"Lauf {r['id']} ({r['started_at'][:16].replace('T', ' ')}, {r['by']}): {named}")
+        if synonyms_changed:
+            parts.append("Synonymliste geändert")
+        return "; ".join(parts[-5:]) or "erste Prüfung"
+
+    # --- asking ------------------------------------------------------------------
+    def _rank(self, ref: dict) -> int | None:
+        response = self.searcher.search(ref["question"], TOP, readable=frozenset({ref["collection"]}), notes=False)
+        phrases = [_norm(p) for p in ref["answer_contains"]]
+        for r in response.results:
+            if Path(r.document.source).name != ref["doc"]:
+                continue
+            if (any(p in _norm(r.text) for p in phrases) if phrases
+                    else eval_section(r.section) == ref["section"]):
+                return r.rank
+        return None
+
+    def check(self, force: bool = False) -> list[str]:
+        """Ask every tenant's reference questions again if something changed since their last
+        check (or if forced); returns the tenants checked."""
+        if not self._running.acquire(blocking=False):
+            return []  # a check is under way (another request or the timer)
+        try:
+            last_run, synonyms, runs = self._state()
+            checked = []
+            tenants = sorted({r["tenant"] for r in self.store.references()})
+            for tenant in tenants:
+                previous = self._last(tenant)
+                refs = self.store.references(tenant)
+                known = set(json.loads(previous["results"])) if previous else set()
+                new_refs = {str(r["id"]) for r in refs} - known
+                if previous and not force and not new_refs and previous["last_run"] == last_run \
+                        and previous["synonyms"] == synonyms:
+                    continue
+                cause = self._cause(runs, previous["last_run"] if previous else None,
+                                    bool(previous) and previous["synonyms"] != synonyms)
+                if previous and previous["last_run"] == last_run and previous["synonyms"] == synonyms:
+                    cause = "neue Referenzfragen" if new_refs else "erneut geprüft"
+                results = {str(r["id"]): self._rank(r) for r in refs}
+                with self.store.db.tx() as run:
+                    run("INSERT INTO reference_runs (tenant, at, last_run, synonyms, cause, results) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (tenant, stamp(), last_run, synonyms, cause, json.dumps(results)))
+                checked.append(tenant)
+            return checked
+        finally:
+            self._running.release()
+
+    # --- what the officer sees ---------------------------------------------------
+    def report(self, rights) -> GuardReport | None:
+        """The latest check of the officer's tenant against the one before, over the
+        collections this officer tends."""
+        tenant = rights.principal.tenant
+        if not rights.officer or tenant is None:
+            return None
+        with self.store.db.tx(write=False) as run:
+            rows = run("SELECT * FROM reference_runs WHERE tenant = ? ORDER BY id DESC LIMIT 2", (tenant,))
+        if not rows:
+            return None
+        refs = {str(r["id"]): r for r in self.store.references(tenant) if r["collection"] in rights.officer}
+        now = {k: v for k, v in json.loads(rows[0]["results"]).items() if k in refs}
+        before = {k: v for k, v in json.loads(rows[1]["results"]).items() if k in refs} if len(rows) > 1 else {}
+        hit5: dict[str, tuple[float | None, float]] = {}
+        for collection in sorted({r["collection"] for r in refs.values()}):
+            ids = [k for k, r in refs.items() if r["collection"] == collection and k in now]
+            if not ids:
+                continue
+            share_now = sum(now[k] is not None and now[k] <= 5 for k in ids) / len(ids)
+            old = [k for k in ids if k in before]
+            share_before = sum(before[k] is not None and before[k] <= 5 for k in old) / len(old) if old else None
+            hit5[collection] = (share_before, share_now)
+        lost = [Lost(int(k), refs[k]["question"], refs[k]["collection"], f"{refs[k]['doc']} {refs[k]['section']}",
+                     before[k], now.get(k))
+                for k in before if before[k] is not None and before[k] <= 5
+                and k in now and (now[k] is None or now[k] > 5)]
+        return GuardReport(rows[0]["at"], rows[0]["cause"], len(now), hit5, lost,
+                           {int(k): v for k, v in now.items()})
