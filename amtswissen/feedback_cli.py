@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 
 def add_parsers(sub, common: argparse.ArgumentParser) -> None:
@@ -15,6 +17,13 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
                                           "(AMTSWISSEN_FEEDBACK_RETENTION_DAYS, AMTSWISSEN_QUERY_LOG_RETENTION_DAYS)")
     actions.add_parser("pruefen", parents=[common], help="Referenzfragen erneut stellen, wenn sich Index oder "
                                                          "Synonyme geändert haben (für cron)")
+    a = actions.add_parser("wiedervorlage", parents=[common], help="tägliche Übersicht der fälligen Prüfungen eines "
+                                                                   "Mandanten: als Datei und/oder per E-Mail")
+    a.add_argument("--mandant", required=True)
+    a.add_argument("--an", metavar="ADRESSEN", help="Empfänger, durch Kommas getrennt (SMTP: AMTSWISSEN_SMTP_*)")
+    a.add_argument("--datei", type=Path, help="die Übersicht in diese Datei schreiben")
+    a.add_argument("--stichtag", metavar="JJJJ-MM-TT", help="statt heute (zum Nachholen)")
+    a.add_argument("--link", default="", help="Adresse der Anwendung für den Link in der Übersicht")
     a = actions.add_parser("loeschen", parents=[common], help="Rückmeldungen und protokollierte Fragen löschen")
     what = a.add_mutually_exclusive_group(required=True)
     what.add_argument("--vor", metavar="JJJJ-MM-TT", help="alles vor diesem Tag (UTC)")
@@ -27,6 +36,7 @@ def add_parsers(sub, common: argparse.ArgumentParser) -> None:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     from access.service import AccessService
+    from access.store import AccessError
     from amtswissen.cli import _settings
     from feedback.service import FeedbackService
     from feedback.store import FeedbackStore
@@ -37,6 +47,12 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         store = FeedbackStore(access.store.db)
         if args.action == "pruefen":
             return _check(args, settings, store)
+        if args.action == "wiedervorlage":
+            try:
+                return _digest(args, settings, access)
+            except AccessError as exc:
+                print(f"Fehler: {exc}", file=sys.stderr)
+                return 2
         if args.action == "aufraeumen":
             counts = FeedbackService(store, access, None, None, settings).purge()
         elif args.person:
@@ -91,3 +107,42 @@ def _check(args: argparse.Namespace, settings, store) -> int:
             for lost in state["lost"]:
                 print(f"  verloren: „{lost['question']}“ (erwartet {lost['expected']})")
     return 1 if any(state["lost"] for state in out.values()) else 0
+
+
+def _digest(args: argparse.Namespace, settings, access) -> int:
+    """One tenant's digest, as every knowledge officer of it would see the list."""
+    from access.model import Principal, Rights
+    from feedback.reviews import Reviews
+    from knowledge.service import Knowledge
+    from knowledge.store import KnowledgeStore
+
+    if args.mandant not in {t.id for t in access.store.tenants()}:
+        print(f"Fehler: Mandant „{args.mandant}“ gibt es nicht.", file=sys.stderr)
+        return 2
+    try:
+        today = date.fromisoformat(args.stichtag) if args.stichtag else date.today()
+    except ValueError:
+        print(f"Fehler: „{args.stichtag}“ ist kein Datum (JJJJ-MM-TT).", file=sys.stderr)
+        return 2
+    backend = settings.backend()
+    try:
+        collections = frozenset(c.name for c in access.store.collections() if c.tenant == args.mandant)
+        rights = Rights(Principal("user", "cli", args.mandant), collections, frozenset(), collections)
+        knowledge = Knowledge(KnowledgeStore(access.store.db), access, backend, None, settings)
+        reviews = Reviews(access, backend, knowledge, settings)
+        subject, text, count = reviews.digest(rights, args.mandant, today, args.link.rstrip("/"))
+        if args.datei:
+            args.datei.write_text(subject + "\n\n" + text, encoding="utf-8")
+        sent = False
+        if args.an and count:
+            reviews.send(subject, text, [a.strip() for a in args.an.split(",") if a.strip()])
+            sent = True
+    finally:
+        backend.close()
+    if args.json:
+        print(json.dumps({"items": count, "subject": subject, "sent": sent}, ensure_ascii=False))
+    else:
+        print(subject + (" – versandt" if sent else ""))
+        if not args.datei:
+            print(text)
+    return 0

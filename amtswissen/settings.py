@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     guard_seconds: int = Field(60, ge=0, le=86_400, description="How often the server checks whether the index or "
                                "the synonyms changed and asks the reference questions again (0: only on the queue "
                                "page and by `amtswissen rueckmeldungen pruefen`)")
+    review_notice_days: int = Field(30, ge=0, le=365, description="Wiedervorlage: items are listed as due this many "
+                                    "days before their date (documents: review_after_days after their last review)")
+    smtp_host: str | None = Field(None, description="SMTP server of the daily review digest (unset: digest as a file)")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = Field("amtswissen@localhost", max_length=200)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
     weak_similarity: float = Field(0.85, ge=0, le=1, description="A question whose nearest piece is less similar "
                                    "(cosine) has no good result: it goes to the queue (bench/weak_questions.py)")
     synonyms: Path | None = Field(PROJECT_ROOT / "data" / "synonyme.txt", description="Editable synonym list")

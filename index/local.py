@@ -657,6 +657,10 @@ class IndexStore:
         )
         return cur.lastrowid
 
+    def record_review(self, doc_id: str, day: str) -> bool:
+        """"Geprüft, unverändert": the document's zuletzt geprüft, without a new version."""
+        return self.db.execute("UPDATE documents SET reviewed_at = ? WHERE id = ?", (day, doc_id)).rowcount > 0
+
     def record_evaluation(self, name: str, report: dict) -> int:
         cur = self.db.execute("INSERT INTO evaluations (at, name, report) VALUES (?, ?, ?)",
                               (now_iso(), name, json.dumps(report, ensure_ascii=False)))

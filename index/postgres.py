@@ -633,6 +633,10 @@ class PostgresSession(_Catalog):
             "INSERT INTO runs (started_at, finished_at, by, sources, report) VALUES (%s, %s, %s, %s, %s) RETURNING id",
             (started_at, now_iso(), by, Json(sources), Json(report))).fetchone()["id"]
 
+    def record_review(self, doc_id: str, day: str) -> bool:
+        """"Geprüft, unverändert": the document's zuletzt geprüft, without a new version."""
+        return self.conn.execute("UPDATE documents SET reviewed_at = %s WHERE id = %s", (day, doc_id)).rowcount > 0
+
     def record_evaluation(self, name: str, report: dict) -> int:
         return self.conn.execute("INSERT INTO evaluations (at, name, report) VALUES (%s, %s, %s) RETURNING id",
                                  (now_iso(), name, Json(report))).fetchone()["id"]

@@ -201,3 +201,39 @@ def candidates(request: Request, rights: RightsDep, feedback: FeedbackDep, frage
          "results": results, "token": csrf_of(request), "rights": rights},
     )
 
+
+
+# --- Wiedervorlage ---------------------------------------------------------------------
+@router.get("/verwaltung/wiedervorlage", response_class=HTMLResponse, include_in_schema=False)
+def reviews_page(request: Request, rights: RightsDep, nach: str = "person", meldung: str = "", fehler: str = ""):
+    """Due and overdue documents and notes of the officer's collections, per owner or unit."""
+    if not signed_in(rights):
+        return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    _officer(rights)
+    items = request.app.state.reviews.due(rights)
+    key = "unit" if nach == "einheit" else "owner"
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(getattr(item, key) or "– niemand genannt –", []).append(item)
+    return templates.TemplateResponse(
+        request, "reviews.html",
+        {"groups": dict(sorted(groups.items())), "nach": "einheit" if key == "unit" else "person",
+         "overdue": sum(i.overdue for i in items), "total": len(items), "token": csrf_of(request), "rights": rights,
+         "days": request.app.state.settings.review_notice_days, "meldung": meldung, "fehler": fehler},
+    )
+
+
+@router.post("/verwaltung/wiedervorlage/geprueft", include_in_schema=False)
+def reviewed(request: Request, rights: RightsDep, art: Annotated[Literal["dokument", "aufgabe"], Form()],
+             kennung: Annotated[str, Form(max_length=200)], token: Annotated[str, Form(max_length=200)],
+             nach: Annotated[str, Form(max_length=20)] = "person"):
+    """"Geprüft, unverändert": the review is recorded, the item leaves the list until it is due again."""
+    check_form(request, token)
+    _officer(rights)
+    try:
+        nxt = request.app.state.reviews.confirm(rights, art, kennung)
+    except AccessError as exc:
+        query = {"fehler": str(exc), "nach": nach}
+    else:
+        query = {"meldung": f"Als geprüft vermerkt; nächste Prüfung am {nxt}.", "nach": nach}
+    return RedirectResponse("/verwaltung/wiedervorlage?" + urlencode(query), status_code=303)
