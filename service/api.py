@@ -23,6 +23,7 @@ from feedback.model import REASONS
 from knowledge.service import Knowledge
 from knowledge.store import KnowledgeStore
 from feedback.guard import ReferenceGuard
+from feedback.overview import Overview
 from feedback.reviews import Reviews
 from feedback.service import FeedbackService
 from feedback.store import FeedbackStore
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.feedback = FeedbackService(store, access, searcher.backend, model, settings, app.state.knowledge)
         app.state.guard = guard = ReferenceGuard(store, searcher, settings)
         app.state.reviews = Reviews(access, searcher.backend, app.state.knowledge, settings)
+        app.state.overview = Overview(app.state.feedback, app.state.reviews)
         stop = threading.Event()
         watcher = threading.Thread(target=_watch, args=(guard, settings.guard_seconds, stop), daemon=True,
                                    name="referenzfragen")

@@ -237,3 +237,40 @@ def reviewed(request: Request, rights: RightsDep, art: Annotated[Literal["dokume
     else:
         query = {"meldung": f"Als geprüft vermerkt; nächste Prüfung am {nxt}.", "nach": nach}
     return RedirectResponse("/verwaltung/wiedervorlage?" + urlencode(query), status_code=303)
+
+
+# --- overview ---------------------------------------------------------------------------
+@router.get("/verwaltung/uebersicht", response_class=HTMLResponse, include_in_schema=False)
+def overview_page(request: Request, rights: RightsDep, tage: int = 30):
+    """Numbers over time for the officer's collections: charts and the same numbers as a table."""
+    from feedback.overview import bar_chart
+
+    if not signed_in(rights):
+        return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    _officer(rights)
+    tage = min(max(tage, 7), 365)
+    overview = request.app.state.overview
+    overview.record_today(rights)
+    days = overview.days(rights, tage)
+    labels = [d.day for d in days]
+    charts = [
+        ("Fragen je Tag", bar_chart("Fragen je Tag", [d.questions for d in days], labels)),
+        ("Anteil „hilft“ an den Rückmeldungen", bar_chart("Anteil hilft", [d.helpful_share for d in days], labels,
+                                                          share=True)),
+        ("Offene Einträge der Warteschlange", bar_chart("Offene Einträge", [d.open_entries for d in days], labels)),
+        ("Überfällige Prüfungen", bar_chart("Überfällige Prüfungen", [d.overdue for d in days], labels)),
+    ]
+    return templates.TemplateResponse(request, "overview.html", {"charts": charts, "days": days, "tage": tage,
+                                                                 "rights": rights})
+
+
+@router.get("/verwaltung/uebersicht.csv", include_in_schema=False)
+def overview_csv(request: Request, rights: RightsDep, tage: int = 90):
+    from fastapi.responses import Response
+
+    if not signed_in(rights):
+        raise Denied(401, "Bitte anmelden.")
+    _officer(rights)
+    days = request.app.state.overview.days(rights, min(max(tage, 1), 365))
+    return Response(request.app.state.overview.csv(days), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="amtswissen-uebersicht.csv"'})

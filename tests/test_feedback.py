@@ -359,3 +359,40 @@ def test_a_reference_question_that_loses_its_answer_is_shown_with_the_change_tha
         assert done.returncode == 1, done.stderr
         state = json.loads(done.stdout)["standard"]
         assert [lost["question"] for lost in state["lost"]] == [question] and not state["checked"]
+
+
+def test_the_overview_counts_per_day_and_exports_csv(client):
+    k = client.app.state.knowledge
+    olga = rights_of(k, "olga")
+    overview = client.app.state.overview
+    today = datetime.now(timezone.utc).date()
+    before = overview.days(olga, 7)[-1]
+    client.get("/", params={"q": "Wie beantrage ich einen Bewohnerparkausweis für die Innenstadt?"})
+    passage = _search(client, ANSWERED)["results"][0]["passage_id"]
+    client.post("/rueckmeldung", data={"frage": ANSWERED, "urteil": "hilft", "abschnitt": passage})
+    after = overview.days(olga, 7)
+    assert [d.day for d in after] == [(today - timedelta(days=6 - i)).isoformat() for i in range(7)]
+    now = after[-1]
+    # two questions (the page's and the API's search), one of them without a good result
+    assert now.questions == before.questions + 2 and now.weak == before.weak + 1
+    assert now.helpful == before.helpful + 1 and now.open_entries is None  # not recorded yet today
+    open_entries, overdue = overview.record_today(olga)
+    assert open_entries == len(_loop(client).queue(olga).questions) + len(_loop(client).queue(olga).documents)
+    assert overview.days(olga, 7)[-1].open_entries == open_entries
+    login(client, "olga", PASSWORD)
+    try:
+        page = client.get("/verwaltung/uebersicht", params={"tage": 7})
+        assert page.status_code == 200 and page.text.count('<svg role="img"') == 4
+        assert "Fragen je Tag" in page.text and "Überfällige Prüfungen" in page.text
+        exported = client.get("/verwaltung/uebersicht.csv", params={"tage": 7})
+        assert exported.headers["content-type"].startswith("text/csv")
+        rows = exported.text.splitlines()
+        assert rows[0].startswith("tag;fragen;ohne_gutes_ergebnis;hilft;hilft_nicht") and len(rows) == 8
+        assert rows[-1].startswith(f"{today.isoformat()};{now.questions};{now.weak};{now.helpful};")
+    finally:
+        client.post("/verwaltung/abmelden")
+    login(client, "rita", PASSWORD)
+    try:
+        assert client.get("/verwaltung/uebersicht").status_code == 403
+    finally:
+        client.post("/verwaltung/abmelden")

@@ -86,3 +86,12 @@ def test_a_reader_reports_an_outdated_result_and_the_officer_turns_it_into_a_tas
     assert "Aufgabe angelegt" in officer.locator("section[aria-labelledby=erledigt-h]").inner_text()
     assert title not in officer.locator("#dokumente").inner_text()
     assert _serious_violations(officer) == []
+    # the overview's charts and the review list: accessible too
+    for path, shot in (("/verwaltung/uebersicht?tage=7", "rueckmeldungen-uebersicht.png"),
+                       ("/verwaltung/wiedervorlage", "wiedervorlage.png")):
+        officer.goto(url + path)
+        assert _serious_violations(officer) == []
+        officer.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    assert officer.locator("svg[role=img]").count() == 0  # (the review list has no charts)
+    officer.goto(url + "/verwaltung/uebersicht?tage=7")
+    assert officer.locator("svg[role=img]").count() == 4
