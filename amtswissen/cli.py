@@ -119,7 +119,23 @@ def _searcher(settings: Settings):
     if not _has_index(settings):
         print(f"Fehler: kein Index in {settings.index} – zuerst `amtswissen ingest` ausführen", file=sys.stderr)
         raise SystemExit(2)
-    return Searcher(settings, _embedder(settings))
+    searcher = Searcher(settings, _embedder(settings))
+    officer_synonyms(settings, searcher)
+    return searcher
+
+
+def officer_synonyms(settings: Settings, searcher) -> None:
+    """The synonym lists knowledge officers keep in the app apply here too (feedback/synonyms.py);
+    an index without access tables has none, and none are created for asking."""
+    from access.db import Database
+    from access.store import AccessStore
+    from feedback.synonyms import SynonymLists
+
+    path = Path(settings.index) / "zugriff.sqlite3"
+    if not settings.database_url and not path.exists():
+        return
+    db = Database(url=settings.database_url) if settings.database_url else Database(sqlite_path=path)
+    searcher.parser.synonyms.extra = SynonymLists(db, AccessStore(db)).rules
 
 
 def cmd_search(args: argparse.Namespace) -> int:

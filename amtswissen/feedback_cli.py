@@ -46,7 +46,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     try:
         store = FeedbackStore(access.store.db)
         if args.action == "pruefen":
-            return _check(args, settings, store)
+            return _check(args, settings, store, access)
         if args.action == "wiedervorlage":
             try:
                 return _digest(args, settings, access)
@@ -77,16 +77,19 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace, settings, store) -> int:
+def _check(args: argparse.Namespace, settings, store, access) -> int:
     """Ask the reference questions again; print each tenant's state; exit 1 when an answer was lost."""
     from access.model import Principal, Rights
     from amtswissen.cli import _embedder
     from feedback.guard import ReferenceGuard
+    from feedback.synonyms import SynonymLists
     from search.searcher import Searcher
 
     searcher = Searcher(settings, _embedder(settings))
+    lists = SynonymLists(store.db, access.store)
+    searcher.parser.synonyms.extra = lists.rules  # as the server asks them
     try:
-        guard = ReferenceGuard(store, searcher, settings)
+        guard = ReferenceGuard(store, searcher, settings, lists)
         checked = guard.check()
         out = {}
         for tenant in sorted({r["tenant"] for r in store.references()}):

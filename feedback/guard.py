@@ -66,9 +66,21 @@ class GuardReport:
         return [c for c, (before, now) in self.hit5.items() if before is not None and now < before]
 
 
+def rank_of(searcher, ref: dict) -> int | None:
+    """Where the reference question's answer stands now (None: not among the first ten)."""
+    response = searcher.search(ref["question"], TOP, readable=frozenset({ref["collection"]}), notes=False)
+    phrases = [_norm(p) for p in ref["answer_contains"]]
+    for r in response.results:
+        if Path(r.document.source).name != ref["doc"]:
+            continue
+        if any(p in _norm(r.text) for p in phrases) if phrases else eval_section(r.section) == ref["section"]:
+            return r.rank
+    return None
+
+
 class ReferenceGuard:
-    def __init__(self, store, searcher, settings):
-        self.store, self.searcher, self.settings = store, searcher, settings
+    def __init__(self, store, searcher, settings, lists=None):
+        self.store, self.searcher, self.settings, self.lists = store, searcher, settings, lists
         store.db.ensure(SCHEMA)
         self._running = threading.Lock()
 
@@ -79,6 +91,8 @@ class ReferenceGuard:
             runs = reader.runs(50)
         path = self.settings.synonyms
         content = Path(path).read_bytes() if path and Path(path).exists() else b""
+        if self.lists is not None:  # the officers' lists (feedback/synonyms.py)
+            content += self.lists.digest().encode()
         return (runs[0]["id"] if runs else None), hashlib.sha256(content).hexdigest()[:16], runs
 
     def _last(self, tenant: str) -> dict | None:
@@ -101,15 +115,7 @@ class ReferenceGuard:
 
     # --- asking ------------------------------------------------------------------
     def _rank(self, ref: dict) -> int | None:
-        response = self.searcher.search(ref["question"], TOP, readable=frozenset({ref["collection"]}), notes=False)
-        phrases = [_norm(p) for p in ref["answer_contains"]]
-        for r in response.results:
-            if Path(r.document.source).name != ref["doc"]:
-                continue
-            if (any(p in _norm(r.text) for p in phrases) if phrases
-                    else eval_section(r.section) == ref["section"]):
-                return r.rank
-        return None
+        return rank_of(self.searcher, ref)
 
     def check(self, force: bool = False) -> list[str]:
         """Ask every tenant's reference questions again if something changed since their last

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -102,37 +103,76 @@ def section_pattern(c: Citation) -> re.Pattern:
     return re.compile(rf"(^|> )§\s*{number}(?![\da-z])", re.I)
 
 
-class Synonyms:
-    """The editable list (data/synonyme.txt); re-read when the file changes."""
+def parse_rules(text: str) -> list[tuple[tuple[str, ...], list[str]]]:
+    """Rules of the synonym format: "words as staff type them = term, term" per line, # comments."""
+    rules = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "=" not in line:
+            continue
+        left, right = line.split("=", 1)
+        keys = tuple(stem(fold(w)) for w in tokenize(left))
+        targets = [t.strip() for t in right.split(",") if t.strip()]
+        if keys and targets:
+            rules.append((keys, targets))
+    return rules
 
-    def __init__(self, path: Path | None):
+
+# what an installation adds to the shipped list: (version, [(scope, collections it applies to, text)])
+# for every scope there is, saved text or not; the version changes whenever a text or a scope's
+# collections do (feedback/synonyms.py keeps the texts in the database)
+ExtraRules = Callable[[], tuple[str, list[tuple[str, frozenset[str], str]]]]
+
+
+class Synonyms:
+    """The shipped list (data/synonyme.txt, re-read when the file changes) and the rules the
+    knowledge officers keep per collection or tenant (`extra`), which apply to a search
+    that covers one of their collections."""
+
+    def __init__(self, path: Path | None, extra: ExtraRules | None = None):
         self.path = Path(path) if path else None
         self._mtime: float | None = None
         self.rules: list[tuple[tuple[str, ...], list[str]]] = []
+        self.extra = extra
+        self._extra_version: str | None = None
+        self._extra: list[tuple[frozenset[str], tuple[str, ...], list[str]]] = []
+        self._override: dict[str, str] = {}
+
+    def overriding(self, scope: str, text: str) -> "Synonyms":
+        """The same lists with one scope's text replaced (to measure a change before saving it)."""
+        other = Synonyms(self.path, self.extra)
+        other._override = {**self._override, scope: text}
+        return other
 
     def _load(self) -> None:
         if self.path is None or not self.path.exists():
             self.rules = []
+        else:
+            mtime = self.path.stat().st_mtime
+            if mtime != self._mtime:
+                self.rules, self._mtime = parse_rules(self.path.read_text(encoding="utf-8")), mtime
+        if self.extra is None:
             return
-        mtime = self.path.stat().st_mtime
-        if mtime == self._mtime:
+        version, texts = self.extra()
+        if version == self._extra_version:
             return
         rules = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if "=" not in line:
-                continue
-            left, right = line.split("=", 1)
-            keys = tuple(stem(fold(w)) for w in tokenize(left))
-            targets = [t.strip() for t in right.split(",") if t.strip()]
-            if keys and targets:
-                rules.append((keys, targets))
-        self.rules, self._mtime = rules, mtime
+        for scope, collections, text in texts:
+            for keys, targets in parse_rules(self._override.get(scope, text)):
+                rules.append((collections, keys, targets))
+        self._extra, self._extra_version = rules, version
 
-    def matches(self, question_stems: set[str]) -> list[tuple[tuple[str, ...], list[str]]]:
-        """The rules whose words all occur in the question: (their words, what they add)."""
+    def matches(self, question_stems: set[str], scopes: frozenset[str] | None = None
+                ) -> list[tuple[tuple[str, ...], list[str]]]:
+        """The rules whose words all occur in the question: (their words, what they add). Rules
+        of a collection count when the search covers it (`scopes`: the collections searched;
+        None: all)."""
         self._load()
-        return [(keys, targets) for keys, targets in self.rules if all(k in question_stems for k in keys)]
+        found = [(keys, targets) for keys, targets in self.rules if all(k in question_stems for k in keys)]
+        for collections, keys, targets in self._extra:
+            if (scopes is None or collections & scopes) and all(k in question_stems for k in keys):
+                found.append((keys, targets))
+        return found
 
     def expansions(self, question_stems: set[str]) -> list[str]:
         out: list[str] = []
@@ -168,7 +208,8 @@ class QueryParser:
         # the most common of the closest terms
         return min(visible, key=lambda c: (c[1], -c[2]))[0]
 
-    def parse(self, text: str, lexical: LexicalIndex | Vocabulary) -> ParsedQuery:
+    def parse(self, text: str, lexical: LexicalIndex | Vocabulary, scopes: frozenset[str] | None = None
+              ) -> ParsedQuery:
         terms: dict[str, float] = {}
         corrections: dict[str, str] = {}
         vocabulary = lexical if isinstance(lexical, Vocabulary) else Vocabulary(lexical)
@@ -195,7 +236,7 @@ class QueryParser:
         stems = {stem(fold(t)) for t in tokenize(text) if not is_stopword(t)}
         expansions: list[str] = []
         replacements: dict[str, str] = {}
-        for keys, targets in self.synonyms.matches(stems | set(terms)):
+        for keys, targets in self.synonyms.matches(stems | set(terms), scopes):
             # A word the documents never use ("Perso") carries no signal of its own:
             # its expansion stands in for it with full weight, and the embedding
             # model reads the official word in its place. Otherwise it only helps

@@ -193,7 +193,8 @@ class Searcher:
             # no notes: typo corrections, known words and BM25 weights stay what they were
             allowed = reader.allowed(replace(base, notes=False) if lanes else base)
             vocabulary = Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids)
-            parsed = self.parser.parse(query, vocabulary)
+            scopes = frozenset({collection}) if collection else readable
+            parsed = self.parser.parse(query, vocabulary, scopes)
             vector = None if mode == "lexical" else self.embedder.embed_query(parsed.dense_text).astype(np.float32)
             evidence = mode == "hybrid" and self.settings.evidence_rerank and not self.reranker
             want = max(k, self.settings.rerank_top if self.reranker else EVIDENCE_TOP if evidence else k)
@@ -203,7 +204,7 @@ class Searcher:
             if lanes:
                 only_notes = reader.allowed(replace(base, notes=True))
                 if only_notes is None or len(only_notes.chunk_ids):
-                    noted, best_note = self._notes(reader, query, parsed, mode, base, only_notes, vector)
+                    noted, best_note = self._notes(reader, query, parsed, mode, base, only_notes, vector, scopes)
                     if best is not None and best_note is not None and best_note < best + self.settings.note_gate:
                         noted = []  # the notes are much further from the question than the documents
                     elif noted and best_note is not None:
@@ -232,12 +233,13 @@ class Searcher:
                               similarity=None if nearest is None else round(float(nearest), 4))
 
     def _notes(self, reader: Reader, query: str, parsed: ParsedQuery, mode: Mode, base: Filter,
-               only_notes: Allowed | None, vector: np.ndarray | None) -> tuple[list[tuple[int, float]], float | None]:
+               only_notes: Allowed | None, vector: np.ndarray | None, scopes: frozenset[str] | None = None
+               ) -> tuple[list[tuple[int, float]], float | None]:
         """The notes list: the question read with the words of documents and notes (an insider
         word like "Wohnungsgeberbestätigung" is known, not corrected), ranked among the notes."""
         everything = reader.allowed(base)
         words = Vocabulary(reader.lexicon, None if everything is None else everything.chunk_ids)
-        own = self.parser.parse(query, words)
+        own = self.parser.parse(query, words, scopes)
         if own.dense_text != parsed.dense_text and vector is not None:
             vector = self.embedder.embed_query(own.dense_text).astype(np.float32)
         statistics = Vocabulary(reader.lexicon, None if only_notes is None else only_notes.chunk_ids)

@@ -26,6 +26,7 @@ from feedback.guard import ReferenceGuard
 from feedback.overview import Overview
 from feedback.reviews import Reviews
 from feedback.service import FeedbackService
+from feedback.synonyms import SynonymLists
 from feedback.store import FeedbackStore
 from service import admin, documents, errors, feedback, knowledge, knowledge_pages, officer
 from service.auth import Auth, Denied
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.knowledge.reconcile()  # a release interrupted before its note reached the index
         store = FeedbackStore(access.store.db)
         app.state.feedback = FeedbackService(store, access, searcher.backend, model, settings, app.state.knowledge)
-        app.state.guard = guard = ReferenceGuard(store, searcher, settings)
+        app.state.synonym_lists = lists = SynonymLists(access.store.db, access.store)
+        searcher.parser.synonyms.extra = lists.rules  # the officers' lists join the shipped one
+        app.state.guard = guard = ReferenceGuard(store, searcher, settings, lists)
         app.state.reviews = Reviews(access, searcher.backend, app.state.knowledge, settings)
         app.state.overview = Overview(app.state.feedback, app.state.reviews)
         stop = threading.Event()

@@ -274,3 +274,51 @@ def overview_csv(request: Request, rights: RightsDep, tage: int = 90):
     days = request.app.state.overview.days(rights, min(max(tage, 1), 365))
     return Response(request.app.state.overview.csv(days), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="amtswissen-uebersicht.csv"'})
+
+
+# --- synonyms ---------------------------------------------------------------------------
+@router.get("/verwaltung/synonyme", response_class=HTMLResponse, include_in_schema=False)
+def synonyms_page(request: Request, rights: RightsDep, bereich: str = "", meldung: str = ""):
+    if not signed_in(rights):
+        return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    _officer(rights)
+    lists = request.app.state.synonym_lists
+    scopes = lists.scopes(rights)
+    scope = bereich if bereich in {s for s, _ in scopes} else scopes[0][0]
+    return templates.TemplateResponse(
+        request, "synonyms.html",
+        {"scopes": scopes, "scope": scope, "text": lists.text(rights, scope), "token": csrf_of(request),
+         "rights": rights, "meldung": meldung, "preview": None},
+    )
+
+
+@router.post("/verwaltung/synonyme/vorschau", response_class=HTMLResponse, include_in_schema=False)
+def synonyms_preview(request: Request, rights: RightsDep, bereich: Annotated[str, Form(max_length=200)],
+                     text: Annotated[str, Form(max_length=100_000)], token: Annotated[str, Form(max_length=200)]):
+    """The change measured before it is saved: each reference question the list covers, ranked
+    with the lists as saved and as they would be."""
+    check_form(request, token)
+    _officer(rights)
+    lists = request.app.state.synonym_lists
+    with as_http():
+        references = request.app.state.feedback.store.references(rights.principal.tenant)
+        effects = lists.effects(rights, bereich, text, request.app.state.searcher, references)
+    return templates.TemplateResponse(
+        request, "synonyms.html",
+        {"scopes": lists.scopes(rights), "scope": bereich, "text": text, "token": csrf_of(request), "rights": rights,
+         "meldung": "", "preview": {"effects": effects, "problems": lists.problems(text),
+                                    "worse": [e for e in effects if e.change == "schlechter"],
+                                    "better": [e for e in effects if e.change == "besser"]}},
+    )
+
+
+@router.post("/verwaltung/synonyme/speichern", include_in_schema=False)
+def synonyms_save(request: Request, rights: RightsDep, bereich: Annotated[str, Form(max_length=200)],
+                  text: Annotated[str, Form(max_length=100_000)], token: Annotated[str, Form(max_length=200)]):
+    check_form(request, token)
+    _officer(rights)
+    with as_http():
+        request.app.state.synonym_lists.save(rights, bereich, text)
+    return RedirectResponse("/verwaltung/synonyme?" + urlencode({"bereich": bereich, "meldung": "Gespeichert. Die "
+                            "Suche verwendet die Liste ab sofort; die Referenzfragen werden erneut gestellt."}),
+                            status_code=303)

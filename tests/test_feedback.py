@@ -396,3 +396,59 @@ def test_the_overview_counts_per_day_and_exports_csv(client):
         assert client.get("/verwaltung/uebersicht").status_code == 403
     finally:
         client.post("/verwaltung/abmelden")
+
+
+def test_a_synonym_change_is_measured_on_the_reference_questions_before_it_is_saved(client, embedder, tmp_path):
+    k = client.app.state.knowledge
+    loop, lists = _loop(client), client.app.state.synonym_lists
+    olga = rights_of(k, "olga")
+    folder = tmp_path / "abfall"
+    folder.mkdir()
+    # two opening hours side by side: only the officers' abbreviation says which one "WSH" means
+    (folder / "abfall.md").write_text("# Öffnungszeiten\n\n## § 1 Wertstoffhof\n\nDer Wertstoffhof ist samstags von "
+                                      "9 bis 13 Uhr geöffnet.\n\n## § 2 Stadtbücherei\n\nDie Stadtbücherei hat "
+                                      "dienstags bis samstags offen, jeweils von 10 bis 18 Uhr.\n", encoding="utf-8")
+    writes.sync_sources(client.app.state.searcher.backend, embedder, [folder], "gesetze", "test")
+    question = "Wann hat der WSH offen?"
+    lists.save(olga, "sammlung:gesetze", "# Kürzel aus dem Bauhof\nwsh = Wertstoffhof\n")
+    # the rule applies to searches that cover its collection, and only to those
+    searcher = client.app.state.searcher
+    with searcher.snapshot() as reader:
+        from index.lexical import Vocabulary
+
+        vocabulary = Vocabulary(reader.lexicon)
+    assert "Wertstoffhof" in searcher.parser.parse(question, vocabulary, frozenset({"gesetze"})).expansions
+    assert "Wertstoffhof" not in searcher.parser.parse(question, vocabulary, frozenset({"buergerbuero"})).expansions
+    top = _search(client, question)["results"][0]
+    assert top["document"]["source"].endswith("abfall.md")
+    client.post("/rueckmeldung", data={"frage": question, "urteil": "hilft-nicht", "ziel": "suche",
+                                       "grund": "nichts-gefunden"})
+    loop.add_reference(olga, "frage", question.casefold(), question, top["passage_id"], ["samstags von 9 bis 13 Uhr"])
+    client.app.state.guard.check()
+    login(client, "olga", PASSWORD)
+    try:
+        page = client.get("/verwaltung/synonyme", params={"bereich": "sammlung:gesetze"})
+        assert page.status_code == 200 and "wsh = Wertstoffhof" in page.text
+        token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+        preview = client.post("/verwaltung/synonyme/vorschau", data={"token": token, "bereich": "sammlung:gesetze",
+                                                                      "text": "# Kürzel aus dem Bauhof\n"})
+        assert preview.status_code == 200
+        assert "würden schlechter gefunden" in preview.text and question in preview.text
+        assert "Trotzdem speichern" in preview.text
+        assert lists.text(olga, "sammlung:gesetze") == "# Kürzel aus dem Bauhof\nwsh = Wertstoffhof\n"  # not yet
+        odd = client.post("/verwaltung/synonyme/vorschau", data={"token": token, "bereich": "sammlung:gesetze",
+                                                                  "text": "wsh Wertstoffhof"})
+        assert "ist keine Regel" in odd.text
+        foreign = client.post("/verwaltung/synonyme/vorschau", data={"token": token, "bereich": "sammlung:fremd",
+                                                                      "text": "a = b"})
+        assert foreign.status_code == 422 and "Wissensmanager" in foreign.json()["detail"]
+        saved = client.post("/verwaltung/synonyme/speichern", data={"token": token, "bereich": "sammlung:gesetze",
+                                                                     "text": "# Kürzel aus dem Bauhof\n"},
+                            follow_redirects=True)
+        assert "Gespeichert" in saved.text
+    finally:
+        client.post("/verwaltung/abmelden")
+    assert client.app.state.guard.check() == ["standard"]  # the change is a reason to ask again
+    report = client.app.state.guard.report(olga)
+    ref = next(r for r in loop.store.references("standard") if r["question"] == question)
+    assert "Synonymliste geändert" in report.cause and (report.ranks[ref["id"]] or 99) > 1

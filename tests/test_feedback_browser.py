@@ -19,6 +19,7 @@ from tests.test_browser import ARTIFACTS, _serious_violations, _sign_in, browser
 PASSWORD = "Browser-Rueckmeldung-1"
 FEES = "Was kostet ein Personalausweis?"
 NOTHING = "Wann hat der Wertstoffhof samstags geöffnet?"
+APPS: dict = {}  # url → the app behind it (to set up what a test needs server-side)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def app_url(tmp_path_factory, embedder):
     with served(app) as url:
         install_demo(app.state.knowledge, password=PASSWORD, release=False)
         app.state.knowledge.access.store.grant("standard", "user", "olga", "officer", "default", "test")
+        APPS[url] = app
         yield url
 
 
@@ -95,3 +97,46 @@ def test_a_reader_reports_an_outdated_result_and_the_officer_turns_it_into_a_tas
     assert officer.locator("svg[role=img]").count() == 0  # (the review list has no charts)
     officer.goto(url + "/verwaltung/uebersicht?tage=7")
     assert officer.locator("svg[role=img]").count() == 4
+
+
+def test_a_synonym_change_that_breaks_a_reference_question_is_shown_before_saving(
+        browser, app_url, embedder, tmp_path):  # noqa: F811 - the fixture
+    from knowledge.demo import rights_of
+
+    url, app = app_url, APPS[app_url]
+    folder = tmp_path / "zeiten"
+    folder.mkdir()
+    (folder / "zeiten.md").write_text("# Öffnungszeiten\n\n## § 1 Wertstoffhof\n\nDer Wertstoffhof ist samstags von "
+                                      "9 bis 13 Uhr geöffnet.\n\n## § 2 Stadtbücherei\n\nDie Stadtbücherei hat "
+                                      "dienstags bis samstags offen, jeweils von 10 bis 18 Uhr.\n", encoding="utf-8")
+    writes.sync_sources(app.state.searcher.backend, embedder, [folder], "default", "test")
+    olga = rights_of(app.state.knowledge, "olga")
+    app.state.synonym_lists.save(olga, "sammlung:default", "wsh = Wertstoffhof\n")
+    question = "Wann hat der WSH offen?"
+    top = app.state.searcher.search(question, 5, readable=frozenset({"default"})).results[0]
+    assert top.document.source.endswith("zeiten.md")
+    app.state.feedback.store.add_reference("standard", "default", question, "zeiten.md", top.document.id, "§ 1",
+                                           ["samstags von 9 bis 13 Uhr"], "olga")
+
+    officer = browser.new_context().new_page()
+    _sign_in(officer, url, "olga", PASSWORD)
+    officer.goto(url + "/verwaltung")
+    officer.click("text=Synonyme")
+    officer.select_option("#bereich-wahl", "sammlung:default")
+    with officer.expect_navigation():
+        officer.click("button:has-text('Öffnen')")
+    assert "wsh = Wertstoffhof" in officer.locator("#text").input_value()
+    officer.fill("#text", "# Kürzel gestrichen\n")
+    with officer.expect_navigation():
+        officer.click("button:has-text('Wirkung prüfen')")
+    alert = officer.locator("[role=alert]").inner_text()
+    assert "1 Referenzfrage(n) würden schlechter gefunden" in alert
+    row = officer.locator("tr.risk").inner_text()
+    assert question in row and "zeiten.md § 1" in row and "schlechter" in row
+    assert _serious_violations(officer) == []
+    officer.screenshot(path=str(ARTIFACTS / "synonyme-vorschau.png"), full_page=True)
+    assert app.state.synonym_lists.text(olga, "sammlung:default") == "wsh = Wertstoffhof\n"  # nothing saved yet
+    with officer.expect_navigation():
+        officer.click("button:has-text('Trotzdem speichern')")
+    assert "Gespeichert" in officer.locator("[role=status]").inner_text()
+    assert app.state.synonym_lists.text(olga, "sammlung:default") == "# Kürzel gestrichen\n"
