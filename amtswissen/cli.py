@@ -129,13 +129,14 @@ def officer_synonyms(settings: Settings, searcher) -> None:
     an index without access tables has none, and none are created for asking."""
     from access.db import Database
     from access.store import AccessStore
-    from feedback.synonyms import SynonymLists
+    from feedback.synonyms import SynonymLists, known_collections
 
     path = Path(settings.index) / "zugriff.sqlite3"
     if not settings.database_url and not path.exists():
         return
     db = Database(url=settings.database_url) if settings.database_url else Database(sqlite_path=path)
-    searcher.parser.synonyms.extra = SynonymLists(db, AccessStore(db)).rules
+    lists = SynonymLists(db, known_collections(AccessStore(db), settings.default_tenant))
+    searcher.parser.synonyms.extra = lists.rules
 
 
 def cmd_search(args: argparse.Namespace) -> int:

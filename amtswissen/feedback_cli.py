@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import smtplib
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -53,6 +54,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
             except AccessError as exc:
                 print(f"Fehler: {exc}", file=sys.stderr)
                 return 2
+            except (OSError, smtplib.SMTPException) as exc:  # server unreachable, recipient refused, file
+                print(f"Fehler beim Versand oder Schreiben der Übersicht: {exc}", file=sys.stderr)
+                return 2
         if args.action == "aufraeumen":
             counts = FeedbackService(store, access, None, None, settings).purge()
         elif args.person:
@@ -64,7 +68,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
                 try:
                     day = date.fromisoformat(args.vor)
                 except ValueError:
-                    print(f"Fehler: „{args.vor}“ ist kein Datum (JJJJ-MM-TT).")
+                    print(f"Fehler: „{args.vor}“ ist kein Datum (JJJJ-MM-TT).", file=sys.stderr)
                     return 2
                 before = datetime(day.year, day.month, day.day, tzinfo=timezone.utc).isoformat(timespec="seconds")
             counts = store.delete_before(before, before)
@@ -82,14 +86,14 @@ def _check(args: argparse.Namespace, settings, store, access) -> int:
     from access.model import Principal, Rights
     from amtswissen.cli import _embedder
     from feedback.guard import ReferenceGuard
-    from feedback.synonyms import SynonymLists
+    from feedback.synonyms import SynonymLists, known_collections
     from search.searcher import Searcher
 
     searcher = Searcher(settings, _embedder(settings))
-    lists = SynonymLists(store.db, access.store)
+    lists = SynonymLists(store.db, known_collections(access.store, settings.default_tenant))
     searcher.parser.synonyms.extra = lists.rules  # as the server asks them
     try:
-        guard = ReferenceGuard(store, searcher, settings, lists)
+        guard = ReferenceGuard(store, searcher, settings, lists, access.tenant_of)
         checked = guard.check()
         out = {}
         for tenant in sorted({r["tenant"] for r in store.references()}):
@@ -129,7 +133,9 @@ def _digest(args: argparse.Namespace, settings, access) -> int:
         return 2
     backend = settings.backend()
     try:
-        collections = frozenset(c.name for c in access.store.collections() if c.tenant == args.mandant)
+        with backend.snapshot() as reader:  # the index's collections too: unregistered ones are the default tenant's
+            names = set(reader.collections()) | {c.name for c in access.store.collections()}
+        collections = frozenset(name for name in names if access.tenant_of(name) == args.mandant)
         rights = Rights(Principal("user", "cli", args.mandant), collections, frozenset(), collections)
         knowledge = Knowledge(KnowledgeStore(access.store.db), access, backend, None, settings)
         reviews = Reviews(access, backend, knowledge, settings)

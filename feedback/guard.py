@@ -48,6 +48,7 @@ class Lost:
     expected: str  # "bmg.md § 17"
     before: int
     now: int | None  # rank now (None: not among the first ten)
+    cause: str = ""  # what changed at the check that lost it
 
 
 @dataclass
@@ -79,21 +80,23 @@ def rank_of(searcher, ref: dict) -> int | None:
 
 
 class ReferenceGuard:
-    def __init__(self, store, searcher, settings, lists=None):
+    def __init__(self, store, searcher, settings, lists=None, tenant_of=None):
         self.store, self.searcher, self.settings, self.lists = store, searcher, settings, lists
+        self.tenant_of = tenant_of or (lambda collection: "")  # collection → tenant (access.service)
         store.db.ensure(SCHEMA)
         self._running = threading.Lock()
 
     # --- what changed ------------------------------------------------------------
-    def _state(self) -> tuple[int | None, str, list[dict]]:
-        """(newest run id, synonym list digest, the newest runs)."""
-        with self.searcher.snapshot() as reader:
-            runs = reader.runs(50)
+    def _state(self, tenant: str, runs: list[dict]) -> tuple[int | None, str, list[dict]]:
+        """(newest run id, synonym digest, the runs) as far as they concern this tenant: runs over
+        its collections, the shipped list and its officers' lists. Another tenant's upload is
+        no reason to ask again, and its file names are none of this tenant's business."""
+        own = [r for r in runs if self.tenant_of(r["report"].get("collection") or "") == tenant]
         path = self.settings.synonyms
         content = Path(path).read_bytes() if path and Path(path).exists() else b""
         if self.lists is not None:  # the officers' lists (feedback/synonyms.py)
-            content += self.lists.digest().encode()
-        return (runs[0]["id"] if runs else None), hashlib.sha256(content).hexdigest()[:16], runs
+            content += self.lists.digest(tenant).encode()
+        return (own[0]["id"] if own else None), hashlib.sha256(content).hexdigest()[:16], own
 
     def _last(self, tenant: str) -> dict | None:
         with self.store.db.tx(write=False) as run:
@@ -123,10 +126,12 @@ class ReferenceGuard:
         if not self._running.acquire(blocking=False):
             return []  # a check is under way (another request or the timer)
         try:
-            last_run, synonyms, runs = self._state()
+            with self.searcher.snapshot() as reader:
+                all_runs = reader.runs(200)
             checked = []
             tenants = sorted({r["tenant"] for r in self.store.references()})
             for tenant in tenants:
+                last_run, synonyms, runs = self._state(tenant, all_runs)
                 previous = self._last(tenant)
                 refs = self.store.references(tenant)
                 known = set(json.loads(previous["results"])) if previous else set()
@@ -134,10 +139,12 @@ class ReferenceGuard:
                 if previous and not force and not new_refs and previous["last_run"] == last_run \
                         and previous["synonyms"] == synonyms:
                     continue
-                cause = self._cause(runs, previous["last_run"] if previous else None,
-                                    bool(previous) and previous["synonyms"] != synonyms)
-                if previous and previous["last_run"] == last_run and previous["synonyms"] == synonyms:
+                if previous is None:
+                    cause = "erste Prüfung"
+                elif previous["last_run"] == last_run and previous["synonyms"] == synonyms:
                     cause = "neue Referenzfragen" if new_refs else "erneut geprüft"
+                else:
+                    cause = self._cause(runs, previous["last_run"], previous["synonyms"] != synonyms)
                 results = {str(r["id"]): self._rank(r) for r in refs}
                 with self.store.db.tx() as run:
                     run("INSERT INTO reference_runs (tenant, at, last_run, synonyms, cause, results) "
@@ -148,19 +155,22 @@ class ReferenceGuard:
             self._running.release()
 
     # --- what the officer sees ---------------------------------------------------
-    def report(self, rights) -> GuardReport | None:
-        """The latest check of the officer's tenant against the one before, over the
-        collections this officer tends."""
+    def report(self, rights, history: int = 200) -> GuardReport | None:
+        """The latest check of the officer's tenant against the one before (Hit@5), over the
+        collections this officer tends; a question counts as lost while its answer is not in
+        the first five now but was at an earlier check — until it is back, however many
+        checks came between — with the cause of the check that lost it."""
         tenant = rights.principal.tenant
         if not rights.officer or tenant is None:
             return None
         with self.store.db.tx(write=False) as run:
-            rows = run("SELECT * FROM reference_runs WHERE tenant = ? ORDER BY id DESC LIMIT 2", (tenant,))
+            rows = run("SELECT * FROM reference_runs WHERE tenant = ? ORDER BY id DESC LIMIT ?", (tenant, history))
         if not rows:
             return None
         refs = {str(r["id"]): r for r in self.store.references(tenant) if r["collection"] in rights.officer}
-        now = {k: v for k, v in json.loads(rows[0]["results"]).items() if k in refs}
-        before = {k: v for k, v in json.loads(rows[1]["results"]).items() if k in refs} if len(rows) > 1 else {}
+        checks = [(row, {k: v for k, v in json.loads(row["results"]).items() if k in refs}) for row in rows]
+        now = checks[0][1]
+        before = checks[1][1] if len(checks) > 1 else {}
         hit5: dict[str, tuple[float | None, float]] = {}
         for collection in sorted({r["collection"] for r in refs.values()}):
             ids = [k for k, r in refs.items() if r["collection"] == collection and k in now]
@@ -170,9 +180,16 @@ class ReferenceGuard:
             old = [k for k in ids if k in before]
             share_before = sum(before[k] is not None and before[k] <= 5 for k in old) / len(old) if old else None
             hit5[collection] = (share_before, share_now)
-        lost = [Lost(int(k), refs[k]["question"], refs[k]["collection"], f"{refs[k]['doc']} {refs[k]['section']}",
-                     before[k], now.get(k))
-                for k in before if before[k] is not None and before[k] <= 5
-                and k in now and (now[k] is None or now[k] > 5)]
+        lost = []
+        for k, rank in now.items():
+            if rank is not None and rank <= 5:
+                continue
+            # the newest earlier check that had the answer, and the check right after it
+            for i in range(1, len(checks)):
+                good = checks[i][1].get(k)
+                if good is not None and good <= 5:
+                    lost.append(Lost(int(k), refs[k]["question"], refs[k]["collection"],
+                                     f"{refs[k]['doc']} {refs[k]['section']}", good, rank, checks[i - 1][0]["cause"]))
+                    break
         return GuardReport(rows[0]["at"], rows[0]["cause"], len(now), hit5, lost,
                            {int(k): v for k, v in now.items()})

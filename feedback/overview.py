@@ -4,8 +4,8 @@ charts served by the app and as CSV.
 Per day: questions asked and how many found nothing good (query log), "hilft" and "hilft
 nicht" (feedback) — both read back from the logs as far as their retention reaches; open
 queue entries and overdue reviews are states, not events, so each day's value is kept
-when it is first seen (`overview_days`: the overview page, the digest or the server's
-timer record today's) and days nobody recorded stay empty rather than guessed.
+when the overview page is opened (`overview_days`, the day's last value) and days nobody
+looked stay empty rather than guessed. Days are UTC days, as the logs' times are.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from html import escape
 
 SCHEMA = """
@@ -54,21 +54,22 @@ class Overview:
     def record_today(self, rights, today: date | None = None) -> tuple[int, int]:
         """Today's open queue entries and overdue reviews of this officer's collections (kept
         once per day and scope; a later call the same day updates it)."""
-        today = today or date.today()
+        today = today or datetime.now(timezone.utc).date()  # the logs' days are UTC days
         queue = self.feedback.queue(rights)
         open_entries = len(queue.questions) + len(queue.documents)
         overdue = sum(i.overdue for i in self.reviews.due(rights, today))
         db = self.feedback.store.db
         with db.tx() as run:
-            run("DELETE FROM overview_days WHERE tenant = ? AND scope = ? AND day = ?",
-                (rights.principal.tenant or "", self._scope(rights), today.isoformat()))
-            run("INSERT INTO overview_days (tenant, scope, day, open_entries, overdue) VALUES (?, ?, ?, ?, ?)",
+            # one statement: two pages opened at once do not collide on the key (PostgreSQL)
+            run("INSERT INTO overview_days (tenant, scope, day, open_entries, overdue) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (tenant, scope, day) DO UPDATE SET open_entries = excluded.open_entries, "
+                "overdue = excluded.overdue",
                 (rights.principal.tenant or "", self._scope(rights), today.isoformat(), open_entries, overdue))
         return open_entries, overdue
 
     def days(self, rights, n: int = 30, today: date | None = None) -> list[Day]:
         """The last n days, oldest first, over what this officer's queue shows."""
-        today = today or date.today()
+        today = today or datetime.now(timezone.utc).date()
         first = today - timedelta(days=n - 1)
         out = {(first + timedelta(days=i)).isoformat(): Day((first + timedelta(days=i)).isoformat()) for i in range(n)}
         since = first.isoformat()
@@ -80,9 +81,7 @@ class Overview:
                 d.weak += q.weak
         for f in self.feedback.store.feedback(since):
             d = out.get(f.at[:10])
-            visible = f.collection in rights.officer if f.collection else \
-                self.feedback._sees_question(rights, f.tenant, None, public)
-            if d is not None and visible:
+            if d is not None and self.feedback._sees_question(rights, f.tenant, f.collection, public):
                 if f.helpful:
                     d.helpful += 1
                 else:

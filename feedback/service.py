@@ -21,6 +21,7 @@ from access.model import Rights
 from access.store import AccessError, NotFound
 from feedback.model import ACTIONS, REASONS, TARGETS, DocumentEntry, Feedback, LoggedQuery, Queue, QuestionEntry
 from feedback.store import FeedbackStore, stamp
+from knowledge.service import Forbidden
 from search.results import SearchResponse
 
 # Two wordings are one question when their e5 query vectors are this close. Chosen on 19
@@ -34,10 +35,6 @@ MAX_COMMENT = 2000
 PURGE_EVERY_SECONDS = 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SECTION_MARK = re.compile(r"^((?:§|Art\.?|Artikel)\s*\d+\s*[a-z]?)\b")
-
-
-class Forbidden(AccessError):
-    """The caller may not do this (403)."""
 
 
 def normalise(question: str) -> str:
@@ -130,6 +127,8 @@ class FeedbackService:
             kind: str | None = None, at: str | None = None) -> None:
         if not self.settings.query_log:
             return
+        if collection and not rights.can_read(collection):
+            collection = None  # a collection the caller cannot read sends nothing to its officers
         filters = ", ".join(f"{k}={v}" for k, v in (("sammlung", collection), ("typ", kind)) if v)
         weak = self.weakness(response)
         self.store.log_query(LoggedQuery(0, rights.principal.tenant, at or stamp(), clean_text(question, MAX_QUESTION),
@@ -160,13 +159,16 @@ class FeedbackService:
         return {c.name for c in self.access.store.collections() if c.visibility == "oeffentlich"}
 
     def _sees_question(self, rights: Rights, tenant: str | None, collection: str | None, public: set[str]) -> bool:
-        """An officer sees a question asked in a collection they tend, or, asked across
-        collections, by someone of their tenant, or by someone not signed in when they
-        tend a public collection."""
+        """An officer sees what people of their own tenant asked (or people not signed in):
+        asked in a collection, if they tend it; asked across collections, if it was someone of
+        their tenant, or someone not signed in and they tend a public collection. A question
+        from another tenant — also in a collection shared with it — stays with that tenant."""
+        if tenant is not None and tenant != rights.principal.tenant:
+            return False
         if collection:
             return collection in rights.officer
         if tenant is not None:
-            return tenant == rights.principal.tenant
+            return True
         return bool(public & rights.officer)
 
     def _vector(self, text: str) -> np.ndarray:
@@ -208,9 +210,7 @@ class FeedbackService:
             e.last_seen = max(e.last_seen, q.at)
         documents: dict[str, DocumentEntry] = {}
         for f in self.store.feedback(since, helpful=False):
-            visible = f.collection in rights.officer if f.collection else self._sees_question(rights, f.tenant, None,
-                                                                                              public)
-            if not visible:
+            if not self._sees_question(rights, f.tenant, f.collection, public):
                 continue
             key = normalise(f.question)
             if f.at > done.get(("frage", key), ""):
@@ -338,8 +338,12 @@ class FeedbackService:
         return number
 
     def history(self, rights: Rights, limit: int = 50) -> list:
-        """The officer tenant's latest actions (what was done with which entry)."""
-        return list(reversed(self.store.actions(rights.principal.tenant)))[:limit] if rights.officer else []
+        """The officer's own latest actions (an entry names a question or a section, which another
+        officer of the tenant may not be allowed to read)."""
+        if not rights.officer:
+            return []
+        own = [a for a in self.store.actions(rights.principal.tenant) if a.by == rights.principal.name]
+        return list(reversed(own))[:limit]
 
 
 __all__ = ["ACTIONS", "FeedbackService", "Forbidden", "GROUP_COSINE", "normalise", "eval_section"]

@@ -85,8 +85,8 @@ class FeedbackStore:
             for key in keys:
                 run("INSERT INTO queue_actions (tenant, kind, key, action, comment, task, by_user, at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (tenant, kind, key, action, comment, task, by, at))
-            AccessStore._audit(run, tenant, by, f"warteschlange-{action}", keys[0] if keys else "",
-                               (comment or task or "")[:200])
+            # the log keeps what was done, not the question (people's words go with the retention)
+            AccessStore._audit(run, tenant, by, f"warteschlange-{action}", kind, task or "")
 
     def add_reference(self, tenant: str, collection: str, question: str, doc: str, doc_id: str, section: str,
                       answer_contains: list[str], by: str) -> int:
@@ -129,14 +129,16 @@ class FeedbackStore:
     # --- deleting (retention, and on request) --------------------------------------
     def delete_before(self, feedback_before: str | None, queries_before: str | None) -> tuple[int, int]:
         """Delete feedback and logged questions older than the given times (None: keep);
-        returns how many of each. Queue actions and reference questions are officers'
-        work records and stay."""
+        returns how many of each. Queue actions name the questions they closed: they go with
+        the feedback's time limit. Reference questions are what officers chose to keep."""
         counts = [0, 0]
         with self.db.tx() as run:
             for i, (table, before) in enumerate((("feedback", feedback_before), ("query_log", queries_before))):
                 if before is not None:
                     counts[i] = run(f"SELECT COUNT(*) AS n FROM {table} WHERE at < ?", (before,))[0]["n"]
                     run(f"DELETE FROM {table} WHERE at < ?", (before,))
+            if feedback_before is not None:
+                run("DELETE FROM queue_actions WHERE at < ?", (feedback_before,))
         return counts[0], counts[1]
 
     def delete_user(self, user: str) -> tuple[int, int]:

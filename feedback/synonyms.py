@@ -43,10 +43,39 @@ class Effect:
             "schlechter" if rank(self.after) > rank(self.before) else "gleich"
 
 
+class TenantCollections:
+    """The collections of a tenant without listing the index: those registered to it, and
+    for the default tenant also every collection registered to no one (access.service
+    tenant_of). Behaves as the set Synonyms.matches intersects with."""
+
+    def __init__(self, own: frozenset[str], others: frozenset[str], default: bool):
+        self.own, self.others, self.default = own, others, default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.own or (self.default and name not in self.others)
+
+    def __and__(self, names) -> frozenset[str]:
+        return frozenset(n for n in names if n in self)
+
+    def __iter__(self):
+        return iter(sorted(self.own) + (["*"] if self.default else []))
+
+
+def known_collections(access_store, default_tenant: str):
+    """(name, tenant) of the registered collections, and the default tenant's name: read from
+    the access tables only (the search asks for the lists while it holds the index open)."""
+    def collections() -> tuple[list[tuple[str, str]], str]:
+        return [(c.name, c.tenant) for c in access_store.collections()], default_tenant
+    return collections
+
+
 class SynonymLists:
-    def __init__(self, db, access_store):
-        self.db, self.access_store = db, access_store
+    def __init__(self, db, collections):
+        """`collections()`: (name, tenant) of every collection there is — in the index, registered
+        or not (access.service.AccessService.tenant_of says whose an unregistered one is)."""
+        self.db, self.collections = db, collections
         db.ensure(SCHEMA)
+        self._tenants: dict[str, str] = {}  # scope → tenant
         self._cached: tuple[float, tuple[str, list]] | None = None
         self._lock = threading.Lock()
 
@@ -56,32 +85,53 @@ class SynonymLists:
             if self._cached and time.monotonic() - self._cached[0] < CACHE_SECONDS:
                 return self._cached[1]
         with self.db.tx(write=False) as run:
-            saved = {r["scope"]: r for r in run("SELECT * FROM synonym_lists")}
-        collections = self.access_store.collections()
-        entries = []
-        for c in collections:
-            entries.append((f"sammlung:{c.name}", frozenset({c.name}), saved.get(f"sammlung:{c.name}", {})
-                            .get("content", "")))
-        for tenant in sorted({c.tenant for c in collections}):
-            own = frozenset(c.name for c in collections if c.tenant == tenant)
-            entries.append((f"mandant:{tenant}", own, saved.get(f"mandant:{tenant}", {}).get("content", "")))
-        version = hashlib.sha256("\x00".join(f"{scope}\x01{','.join(sorted(cols))}\x01{text}"
-                                             for scope, cols, text in entries).encode()).hexdigest()[:16]
-        value = (version, entries)
+            saved = {r["scope"]: (r["content"], r["tenant"])
+                     for r in run("SELECT scope, content, tenant FROM synonym_lists")}
+        registered, default = self.collections()
+        owner = dict(registered)
+        names = {n for n, _ in registered} | {s.split(":", 1)[1] for s in saved if s.startswith("sammlung:")}
+        entries, tenants = [], {}
+        for name in sorted(names):
+            scope = f"sammlung:{name}"
+            entries.append((scope, frozenset({name}), saved.get(scope, ("", ""))[0]))
+            tenants[scope] = owner.get(name, default)
+        for tenant in sorted(set(owner.values()) | {default}):
+            scope = f"mandant:{tenant}"
+            collections = TenantCollections(frozenset(n for n, t in registered if t == tenant),
+                                            frozenset(n for n, t in registered if t != tenant), tenant == default)
+            entries.append((scope, collections, saved.get(scope, ("", ""))[0]))
+            tenants[scope] = tenant
+        value = (self._digest(entries), entries)
         with self._lock:
-            self._cached = (time.monotonic(), value)
+            self._cached, self._tenants = (time.monotonic(), value), tenants
         return value
 
-    def digest(self) -> str:
-        """Changes when any saved list does (the reference guard compares it)."""
-        return self.rules()[0]
+    @staticmethod
+    def _digest(entries) -> str:
+        return hashlib.sha256("\x00".join(f"{scope}\x01{','.join(sorted(cols))}\x01{text}"
+                                           for scope, cols, text in entries).encode()).hexdigest()[:16]
+
+    def digest(self, tenant: str | None = None) -> str:
+        """Changes when a saved list does — of this tenant only, when given (the reference
+        guard compares it: another tenant's list is no reason to ask again)."""
+        version, entries = self.rules()
+        if tenant is None:
+            return version
+        return self._digest([e for e in entries if self._tenants.get(e[0]) == tenant])
 
     # --- editing -----------------------------------------------------------------
     def scopes(self, rights: Rights) -> list[tuple[str, str]]:
-        """(scope, label) the officer may edit: their collections, and their tenant."""
+        """(scope, label) the caller may edit: the collections they tend, and their tenant's list
+        when they tend all of its collections or administer it (a tenant list changes the
+        search in every collection of the tenant)."""
         out = [(f"sammlung:{c}", f"Sammlung {c}") for c in sorted(rights.officer)]
-        if rights.officer and rights.principal.tenant:
-            out.insert(0, (f"mandant:{rights.principal.tenant}", f"ganzer Mandant {rights.principal.tenant}"))
+        tenant = rights.principal.tenant
+        if tenant and rights.officer:
+            registered, default = self.collections()
+            own = {name for name, t in registered if t == tenant}
+            # the default tenant's list also reaches collections nobody registered: only its administrators
+            if tenant in rights.admin_of or (own <= rights.officer and tenant != default):
+                out.insert(0, (f"mandant:{tenant}", f"ganzer Mandant {tenant}"))
         return out
 
     def _check_scope(self, rights: Rights, scope: str) -> None:
@@ -111,12 +161,13 @@ class SynonymLists:
 
         self._check_scope(rights, scope)
         _, entries = self.rules()
-        covered = next((cols for s, cols, _ in entries if s == scope), frozenset())
+        fresh = frozenset({scope.split(":", 1)[1]}) if scope.startswith("sammlung:") else None
+        covered = next((cols for s, cols, _ in entries if s == scope), fresh or frozenset())
         proposed = Searcher(searcher.settings, searcher.embedder, reranker=searcher.reranker, backend=searcher.backend)
-        proposed.parser.synonyms = searcher.parser.synonyms.overriding(scope, text)
+        proposed.parser.synonyms = searcher.parser.synonyms.overriding(scope, text, fresh)
         out = []
         for ref in references:
-            if ref["collection"] in covered:
+            if ref["collection"] in covered and ref["collection"] in rights.officer:
                 out.append(Effect(ref["id"], ref["question"], ref["collection"], f"{ref['doc']} {ref['section']}",
                                   rank_of(searcher, ref), rank_of(proposed, ref)))
         return out
@@ -128,8 +179,10 @@ class SynonymLists:
             raise AccessError(f"Die Liste ist zu lang (höchstens {MAX_CHARS} Zeichen).")
         tenant = rights.principal.tenant or ""
         with self.db.tx() as run:
-            run("DELETE FROM synonym_lists WHERE scope = ?", (scope,))
-            run("INSERT INTO synonym_lists (scope, tenant, content, saved_by, saved_at) VALUES (?, ?, ?, ?, ?)",
+            # one statement: two officers saving at once do not collide on the key (PostgreSQL)
+            run("INSERT INTO synonym_lists (scope, tenant, content, saved_by, saved_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (scope) DO UPDATE SET tenant = excluded.tenant, content = excluded.content, "
+                "saved_by = excluded.saved_by, saved_at = excluded.saved_at",
                 (scope, tenant, text, rights.principal.name, stamp()))
             AccessStore._audit(run, tenant, rights.principal.name, "synonyme-gespeichert", scope,
                                f"{len(parse_rules(text))} Regeln")

@@ -136,12 +136,13 @@ class Synonyms:
         self.extra = extra
         self._extra_version: str | None = None
         self._extra: list[tuple[frozenset[str], tuple[str, ...], list[str]]] = []
-        self._override: dict[str, str] = {}
+        self._override: dict[str, tuple[str, frozenset[str] | None]] = {}
 
-    def overriding(self, scope: str, text: str) -> "Synonyms":
-        """The same lists with one scope's text replaced (to measure a change before saving it)."""
+    def overriding(self, scope: str, text: str, collections: frozenset[str] | None = None) -> "Synonyms":
+        """The same lists with one scope's text replaced (to measure a change before saving it);
+        `collections`: where it applies, for a scope that has no list yet."""
         other = Synonyms(self.path, self.extra)
-        other._override = {**self._override, scope: text}
+        other._override = {**self._override, scope: (text, collections)}
         return other
 
     def _load(self) -> None:
@@ -158,8 +159,11 @@ class Synonyms:
             return
         rules = []
         for scope, collections, text in texts:
-            for keys, targets in parse_rules(self._override.get(scope, text)):
+            for keys, targets in parse_rules(self._override.get(scope, (text, None))[0]):
                 rules.append((collections, keys, targets))
+        for scope, (text, collections) in self._override.items():
+            if collections and scope not in {s for s, _, _ in texts}:
+                rules += [(collections, keys, targets) for keys, targets in parse_rules(text)]
         self._extra, self._extra_version = rules, version
 
     def matches(self, question_stems: set[str], scopes: frozenset[str] | None = None

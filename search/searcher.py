@@ -171,6 +171,7 @@ class Searcher:
         kind: str | None = None,
         readable: frozenset[str] | None = None,
         notes: bool = True,
+        synonym_scopes: frozenset[str] | None = None,
     ) -> SearchResponse:
         """Top k passages. Filters: expired documents (unless asked), a collection, a document
         kind, and `readable`: the collections the caller may read (None: no restriction).
@@ -182,7 +183,9 @@ class Searcher:
         `note_gate` of the best document's cosine; the documents are ranked without them,
         so a note never pushes the law that answers out of the list. Measured against one
         mixed list with and without a boost for notes: README „Wissenssicherung“.
-        `notes=False` (or note_results 0): one list of everything, notes included."""
+        `notes=False` (or note_results 0): one list of everything, notes included.
+        `synonym_scopes`: the collections whose officers' synonym lists apply (default: those
+        searched; the web layer narrows it to the caller's own tenant)."""
         started = time.perf_counter()
         query = query.strip()
         mode = mode or self.settings.search_mode
@@ -193,7 +196,9 @@ class Searcher:
             # no notes: typo corrections, known words and BM25 weights stay what they were
             allowed = reader.allowed(replace(base, notes=False) if lanes else base)
             vocabulary = Vocabulary(reader.lexicon, None if allowed is None else allowed.chunk_ids)
-            scopes = frozenset({collection}) if collection else readable
+            scopes = synonym_scopes if synonym_scopes is not None else readable
+            if collection:
+                scopes = frozenset({collection}) & scopes if scopes is not None else frozenset({collection})
             parsed = self.parser.parse(query, vocabulary, scopes)
             vector = None if mode == "lexical" else self.embedder.embed_query(parsed.dense_text).astype(np.float32)
             evidence = mode == "hybrid" and self.settings.evidence_rerank and not self.reranker

@@ -26,7 +26,7 @@ from feedback.guard import ReferenceGuard
 from feedback.overview import Overview
 from feedback.reviews import Reviews
 from feedback.service import FeedbackService
-from feedback.synonyms import SynonymLists
+from feedback.synonyms import SynonymLists, known_collections
 from feedback.store import FeedbackStore
 from service import admin, documents, errors, feedback, knowledge, knowledge_pages, officer
 from service.auth import Auth, Denied
@@ -56,6 +56,16 @@ _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u
 def clean_question(q: str) -> str:
     """The question without control and invisible formatting characters; blank means empty."""
     return " ".join(_INVISIBLE.sub(" ", q).split())
+
+
+def synonym_scopes(request: Request, rights: Rights) -> frozenset[str]:
+    """Whose synonym lists a search uses: those of the caller's own tenant's collections it
+    covers (without signing in: the public ones). Another tenant's officers do not change
+    how this caller's search reads a question."""
+    tenant = rights.principal.tenant
+    if tenant is None:
+        return rights.read
+    return frozenset(c for c in rights.read if request.app.state.access.tenant_of(c) == tenant)
 
 
 def attribute_notes(request: Request, response: SearchResponse) -> None:
@@ -98,9 +108,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.knowledge.reconcile()  # a release interrupted before its note reached the index
         store = FeedbackStore(access.store.db)
         app.state.feedback = FeedbackService(store, access, searcher.backend, model, settings, app.state.knowledge)
-        app.state.synonym_lists = lists = SynonymLists(access.store.db, access.store)
+        app.state.synonym_lists = lists = SynonymLists(
+            access.store.db, known_collections(access.store, settings.default_tenant))
         searcher.parser.synonyms.extra = lists.rules  # the officers' lists join the shipped one
-        app.state.guard = guard = ReferenceGuard(store, searcher, settings, lists)
+        app.state.guard = guard = ReferenceGuard(store, searcher, settings, lists, access.tenant_of)
         app.state.reviews = Reviews(access, searcher.backend, app.state.knowledge, settings)
         app.state.overview = Overview(app.state.feedback, app.state.reviews)
         stop = threading.Event()
@@ -179,7 +190,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         if not q:
             raise HTTPException(status_code=422, detail="Die Frage darf nicht leer sein.")
         limited(request, rights)
-        response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read)
+        response = searcher.search(q, k, mode, include_expired, collection, kind, readable=rights.read,
+                                   synonym_scopes=synonym_scopes(request, rights))
         request.app.state.feedback.log(rights, q, response, collection, kind)
         attribute_notes(request, response)
         note_deputy_use(request, rights, {r.document.collection for r in response.results + response.notes},
@@ -203,7 +215,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         response = None
         if q:
             limited(request, rights)
-            response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read)
+            response = searcher.search(q, k, collection=sammlung or None, kind=typ or None, readable=rights.read,
+                                       synonym_scopes=synonym_scopes(request, rights))
             if not danke:  # back from giving feedback: the same search, not a new question
                 request.app.state.feedback.log(rights, q, response, sammlung or None, typ or None)
             attribute_notes(request, response)

@@ -3,21 +3,21 @@ without JavaScript), its JSON twin, and the queue page with one action per entry
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Iterator, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from access.store import AccessError, NotFound
+from access.store import AccessError
 from feedback.model import ACTIONS, REASONS, TARGETS
-from feedback.service import FeedbackService, Forbidden
+from feedback.service import FeedbackService
 from service import errors
 from service.auth import COOKIE, Denied
 from service.deps import RightsDep, client_address
+from service.knowledge import as_http
 from service.officer import check_form, csrf_of, signed_in
 from service.templating import templates
 
@@ -29,18 +29,6 @@ def get_feedback(request: Request) -> FeedbackService:
 
 
 FeedbackDep = Annotated[FeedbackService, Depends(get_feedback)]
-
-
-@contextmanager
-def as_http() -> Iterator[None]:
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except Forbidden as exc:
-        raise Denied(403, str(exc)) from exc
-    except AccessError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
 def _limited(request: Request, rights) -> None:
@@ -68,14 +56,17 @@ def give_form(request: Request, rights: RightsDep, feedback: FeedbackDep,
     if urteil not in ("hilft", "hilft-nicht"):
         raise HTTPException(status_code=422, detail="Bitte „hilft“ oder „hilft nicht“ wählen.")
     _limited(request, rights)
-    with as_http():
-        feedback.give(rights, frage, urteil == "hilft", ziel, abschnitt, grund or None, anmerkung)
+    helpful = urteil == "hilft"
+    with as_http():  # a reason picked before clicking "hilft" is not a contradiction worth a 422
+        feedback.give(rights, frage, helpful, ziel, abschnitt, None if helpful else grund or None, anmerkung)
     query = {"q": frage, "danke": "1"} | ({"sammlung": sammlung} if sammlung else {}) | ({"typ": typ} if typ else {})
     anchor = f"#treffer-{abschnitt}" if abschnitt else "#ergebnisse"
     return RedirectResponse("/?" + urlencode(query) + anchor, status_code=303)
 
 
 class FeedbackIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # "helpful": 0 is no answer to "hilft es?"
+
     question: str = Field(min_length=1, max_length=1000, description="die Frage, wie sie gestellt wurde")
     helpful: bool = Field(description="true: hilft; false: hilft nicht")
     target: Literal["treffer", "antwort", "suche"] = Field("treffer", description="ein Treffer, der Antwortkasten "

@@ -201,6 +201,30 @@ def database_url(postgres_server) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+_module_databases = iter(range(1, 10_000))
+
+
+@contextmanager
+def module_settings(backend: str, request, folder: Path, **extra) -> Iterator[Settings]:
+    """Like settings_on, for a module-scoped fixture: its own database on the shared server,
+    dropped when the module is done."""
+    common = {"model": MODEL_DIR, "api_key": API_KEY, "search_per_minute": 0, "login_attempts": 1000, **extra}
+    if backend == "folder":
+        yield Settings(index=folder / "index", **common)
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"amtswissen_modul_{next(_module_databases)}"
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield Settings(index=folder / "work", database_url=server.get_uri(name), **common)
+    finally:
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def settings_on(backend: str, request, tmp_path, **extra) -> Settings:
     """Settings for a test run on each backend: the index folder, or a fresh PostgreSQL database."""
     common = {"model": MODEL_DIR, "api_key": API_KEY, "search_per_minute": 0, "login_attempts": 1000, **extra}

@@ -284,7 +284,10 @@ def test_searches_during_writes_never_fail_and_see_whole_documents(settings, emb
     assert errors == [] and seen and all(seen)
 
 
-def test_kill_9_during_ingest_leaves_a_consistent_searchable_index(settings, embedder, tmp_path):
+def test_kill_9_during_ingest_leaves_a_consistent_postgresql_index(database_url, embedder, tmp_path):
+    # the folder backend is killed at four moments of an ingest in tests/test_sync.py
+    settings = Settings(index=tmp_path / "work", model=MODEL_DIR, api_key=API_KEY, default_visibility="oeffentlich",
+                        database_url=database_url)
     _ingest(settings, embedder, [_folder(tmp_path / "first", {"pass.md": PASS})])  # must survive
     laws = tmp_path / "laws"
     laws.mkdir()

@@ -33,12 +33,7 @@ def settings(request, tmp_path) -> Settings:
 @pytest.fixture
 def client(settings, embedder, tmp_path):
     """The app on an index with the BMG (public, collection "gesetze") and the demo people."""
-    laws = tmp_path / "gesetze"
-    laws.mkdir()
-    # the BMG's title and §§ 17–22 (what the demo tasks cite): a whole law would be embedded per test
-    lines = (LAWS / "bmg.md").read_text(encoding="utf-8").splitlines()
-    start, end = (next(i for i, line in enumerate(lines) if line.startswith(h)) for h in ("## Abschnitt 3", "### § 23 "))
-    (laws / "bmg.md").write_text("\n".join(lines[:30] + lines[start:end]) + "\n", encoding="utf-8")
+    laws = bmg_excerpt(tmp_path / "gesetze")
     backend = settings.backend()
     writes.sync_sources(backend, embedder, [laws], "gesetze", "test")
     backend.close()
@@ -47,6 +42,16 @@ def client(settings, embedder, tmp_path):
         k.access.store.set_collection("gesetze", "standard", "oeffentlich", "test")
         install_demo(k, password=PASSWORD, release=False, folder=_empty_demo(tmp_path))
         yield c
+
+
+def bmg_excerpt(folder):
+    """The BMG's title and §§ 17–22 (what the demo tasks cite) in `folder`: a whole law would be
+    embedded per test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (LAWS / "bmg.md").read_text(encoding="utf-8").splitlines()
+    start, end = (next(i for i, line in enumerate(lines) if line.startswith(h)) for h in ("## Abschnitt 3", "### § 23 "))
+    (folder / "bmg.md").write_text("\n".join(lines[:30] + lines[start:end]) + "\n", encoding="utf-8")
+    return folder
 
 
 def _empty_demo(tmp_path):
