@@ -96,6 +96,16 @@ class FeedbackStore:
                 (tenant, collection, question, doc, doc_id, section, json.dumps(answer_contains, ensure_ascii=False),
                  by, stamp()))[0]["id"]
 
+    def delete_reference(self, ref_id: int, tenant: str, by: str) -> dict | None:
+        """Remove one reference question (returns it; None if the tenant has none of that id)."""
+        with self.db.tx() as run:
+            rows = run("SELECT * FROM reference_questions WHERE id = ? AND tenant = ?", (ref_id, tenant))
+            if not rows:
+                return None
+            run("DELETE FROM reference_questions WHERE id = ?", (ref_id,))
+            AccessStore._audit(run, tenant, by, "referenzfrage-geloescht", str(ref_id), rows[0]["collection"])
+        return rows[0]
+
     # --- reading -----------------------------------------------------------------
     def feedback(self, since: str = "", helpful: bool | None = None) -> list[Feedback]:
         sql, args = "SELECT * FROM feedback WHERE at >= ?", [since]

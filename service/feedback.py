@@ -252,7 +252,8 @@ def overview_page(request: Request, rights: RightsDep, tage: int = 30):
         ("Überfällige Prüfungen", bar_chart("Überfällige Prüfungen", [d.overdue for d in days], labels)),
     ]
     return templates.TemplateResponse(request, "overview.html", {"charts": charts, "days": days, "tage": tage,
-                                                                 "rights": rights})
+                                                                 "rights": rights,
+                                                                 "guard": request.app.state.guard.report(rights)})
 
 
 @router.get("/verwaltung/uebersicht.csv", include_in_schema=False)

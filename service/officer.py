@@ -172,11 +172,53 @@ def evaluation_page(request: Request, searcher: SearcherDep, rights: RightsDep, 
         evaluations = [e for e in store.evaluations() if e["report"].get("tenant") == rights.principal.tenant
                        and set(e["report"].get("collections", ["?"])) <= rights.read]
     current = next((e for e in evaluations if e["id"] == lauf), None)
+    # the suite: the reference questions of the officer's collections, with their rank at the last check
+    guard = request.app.state.guard
+    guard.check()
+    report = guard.report(rights)
+    suite: dict[str, list[tuple[dict, int | None]]] = {}
+    for ref in request.app.state.feedback.store.references(rights.principal.tenant):
+        if ref["collection"] in rights.officer:
+            suite.setdefault(ref["collection"], []).append((ref, report.ranks.get(ref["id"]) if report else None))
     return templates.TemplateResponse(
         request, "evaluation.html",
         {"evaluations": evaluations, "current": current, "trend": _trend_svg(evaluations),
-         "token": csrf_of(request)},
+         "token": csrf_of(request), "suite": dict(sorted(suite.items())), "guard": report},
     )
+
+
+@router.post("/referenzfragen/{ref_id}/loeschen")
+def delete_reference(request: Request, ref_id: int, rights: RightsDep, token: Annotated[str, Form()]):
+    """A reference question that no longer fits (the answer moved on purpose) is removed."""
+    check_form(request, token)
+    if not rights.officer or not 1 <= ref_id <= 2**62:
+        raise Denied(403, "Die Auswertung ist dem Wissensmanagement vorbehalten.")
+    store = request.app.state.feedback.store
+    ref = next((r for r in store.references(rights.principal.tenant) if r["id"] == ref_id), None)
+    if ref is None or ref["collection"] not in rights.officer:
+        raise HTTPException(status_code=404, detail="Referenzfrage nicht gefunden.")
+    store.delete_reference(ref_id, rights.principal.tenant, rights.principal.name)
+    return RedirectResponse("/verwaltung/auswertung", status_code=303)
+
+
+@router.get("/referenzfragen.jsonl")
+def reference_questions(request: Request, rights: RightsDep):
+    """The reference questions of the officer's collections in the question format of
+    ../shared/eval/README.md (for `amtswissen eval` or the upload above)."""
+    import json
+
+    from fastapi.responses import Response
+
+    if not signed_in(rights):
+        return RedirectResponse("/verwaltung/anmelden", status_code=303)
+    if not rights.officer:
+        raise Denied(403, "Die Auswertung ist dem Wissensmanagement vorbehalten.")
+    lines = [json.dumps({"id": f"r{r['id']}", "question": r["question"], "doc": r["doc"], "section": r["section"],
+                         "answer_contains": r["answer_contains"], "collection": r["collection"]}, ensure_ascii=False)
+             for r in request.app.state.feedback.store.references(rights.principal.tenant)
+             if r["collection"] in rights.officer]
+    return Response("".join(line + "\n" for line in lines), media_type="application/jsonl; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="referenzfragen.jsonl"'})
 
 
 @router.post("/auswertung")

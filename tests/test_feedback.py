@@ -335,6 +335,13 @@ def test_a_reference_question_that_loses_its_answer_is_shown_with_the_change_tha
         assert "haben ihre Antwort verloren" in page and question in page and "sperrmuell.md" in page
         assert "Referenzfragen: 1 haben ihre Antwort verloren" in client.get("/verwaltung").text
         assert "sperrmuell.md" in client.get("/verwaltung").text
+        assert "haben ihre Antwort verloren" in client.get("/verwaltung/uebersicht").text
+        suite = client.get("/verwaltung/auswertung").text  # the evaluation page holds the suite per collection
+        assert "Referenzfragen je Sammlung" in suite and question in suite and "sperrmuell.md § 1" in suite
+        exported = [json.loads(line) for line in client.get("/verwaltung/referenzfragen.jsonl").text.splitlines()]
+        mine = next(q for q in exported if q["question"] == question)
+        assert (mine["doc"], mine["section"], mine["answer_contains"]) == ("sperrmuell.md", "§ 1",
+                                                                          ["zweimal im Jahr kostenlos"])
     finally:
         client.post("/verwaltung/abmelden")
     if settings.database_url is None:  # the command line for cron: the same state, exit 1 while an answer is lost
@@ -348,6 +355,18 @@ def test_a_reference_question_that_loses_its_answer_is_shown_with_the_change_tha
         assert done.returncode == 1, done.stderr
         state = json.loads(done.stdout)["standard"]
         assert [lost["question"] for lost in state["lost"]] == [question] and not state["checked"]
+    # a reference question that no longer fits is removed on the evaluation page
+    login(client, "olga", PASSWORD)
+    try:
+        suite = client.get("/verwaltung/auswertung").text
+        token = re.search(r'name="token" value="([^"]+)"', suite).group(1)
+        ref_id = next(r["id"] for r in loop.store.references("standard") if r["question"] == question)
+        assert client.post(f"/verwaltung/referenzfragen/{ref_id}/loeschen", data={"token": "falsch"}).status_code == 403
+        gone = client.post(f"/verwaltung/referenzfragen/{ref_id}/loeschen", data={"token": token})
+        assert gone.status_code == 200 and question not in gone.text
+        assert client.post(f"/verwaltung/referenzfragen/{ref_id}/loeschen", data={"token": token}).status_code == 404
+    finally:
+        client.post("/verwaltung/abmelden")
 
 
 def test_the_overview_counts_per_day_and_exports_csv(client):
@@ -364,7 +383,7 @@ def test_the_overview_counts_per_day_and_exports_csv(client):
     now = after[-1]
     # two questions (the page's and the API's search), one of them without a good result
     assert now.questions == before.questions + 2 and now.weak == before.weak + 1
-    assert now.helpful == before.helpful + 1 and now.open_entries is None  # not recorded yet today
+    assert now.helpful == before.helpful + 1
     open_entries, overdue = overview.record_today(olga)
     assert open_entries == len(_loop(client).queue(olga).questions) + len(_loop(client).queue(olga).documents)
     assert overview.days(olga, 7)[-1].open_entries == open_entries
@@ -483,3 +502,23 @@ def test_another_tenant_sees_nothing_of_this_tenants_loop(client, embedder, tmp_
     parser = client.app.state.searcher.parser
     assert "Kreisumlage" in parser.parse("ku Frist", vocabulary, frozenset({"kreisrecht"})).expansions
     assert "Kreisumlage" not in parser.parse("ku Frist", vocabulary, frozenset({"gesetze", "buergerbuero"})).expansions
+
+
+def test_feedback_on_a_released_note_leads_the_officer_to_its_task(client):
+    from knowledge.service import TaskInput
+
+    k = client.app.state.knowledge
+    olga, paula, petra, rita = (rights_of(k, n) for n in ("olga", "paula", "petra", "rita"))
+    task = k.create_task(olga, TaskInput(name="Sperrmüllkarte ausgeben", collection="buergerbuero",
+                                         unit="buergerbuero", owner="paula"))
+    k.save_draft(paula, task.id, {"ablauf": "1. Karte aus dem Schrank nehmen\n2. Im Fachverfahren als ausgegeben "
+                                            "buchen\n3. Karte aushändigen"})
+    k.submit(paula, task.id, 1)
+    k.release(petra, task.id, 1)
+    question = "Wie gebe ich eine Sperrmüllkarte aus?"
+    response = client.app.state.searcher.search(question, 5, readable=rita.read)
+    note = next(r for r in response.notes + response.results if "Sperrmüllkarte" in r.document.title)
+    _loop(client).give(rita, question, False, "treffer", note.passage_id, "unvollstaendig", "Wo liegt der Schrank?")
+    entry = next(d for d in _loop(client).queue(olga).documents if d.passage_id == note.passage_id)
+    assert entry.note_task == task.id and entry.reasons == {"unvollstaendig": 1}
+    assert entry.comments == ["Wo liegt der Schrank?"]
