@@ -26,6 +26,7 @@ from pathlib import Path
 
 from feedback.service import eval_section
 from feedback.store import stamp
+from search.evaluate import is_hit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reference_runs (id {serial}, tenant TEXT NOT NULL, at TEXT NOT NULL, last_run BIGINT,
@@ -33,10 +34,6 @@ CREATE TABLE IF NOT EXISTS reference_runs (id {serial}, tenant TEXT NOT NULL, at
 CREATE INDEX IF NOT EXISTS reference_runs_tenant ON reference_runs (tenant, id);
 """
 TOP = 10
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 @dataclass
@@ -70,11 +67,11 @@ class GuardReport:
 def rank_of(searcher, ref: dict) -> int | None:
     """Where the reference question's answer stands now (None: not among the first ten)."""
     response = searcher.search(ref["question"], TOP, readable=frozenset({ref["collection"]}), notes=False)
-    phrases = [_norm(p) for p in ref["answer_contains"]]
     for r in response.results:
-        if Path(r.document.source).name != ref["doc"]:
-            continue
-        if any(p in _norm(r.text) for p in phrases) if phrases else eval_section(r.section) == ref["section"]:
+        if ref["answer_contains"]:  # the hit rule of ../shared/eval/README.md
+            if is_hit(ref, r.document.source, r.text):
+                return r.rank
+        elif Path(r.document.source).name == ref["doc"] and eval_section(r.section) == ref["section"]:
             return r.rank
     return None
 

@@ -73,15 +73,15 @@ class Overview:
         first = today - timedelta(days=n - 1)
         out = {(first + timedelta(days=i)).isoformat(): Day((first + timedelta(days=i)).isoformat()) for i in range(n)}
         since = first.isoformat()
-        public = self.feedback._public()
+        public = self.feedback.public_collections()
         for q in self.feedback.store.queries(since):
             d = out.get(q.at[:10])
-            if d is not None and self.feedback._sees_question(rights, q.tenant, q.collection, public):
+            if d is not None and self.feedback.sees_question(rights, q.tenant, q.collection, public):
                 d.questions += 1
                 d.weak += q.weak
         for f in self.feedback.store.feedback(since):
             d = out.get(f.at[:10])
-            if d is not None and self.feedback._sees_question(rights, f.tenant, f.collection, public):
+            if d is not None and self.feedback.sees_question(rights, f.tenant, f.collection, public):
                 if f.helpful:
                     d.helpful += 1
                 else:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,10 +18,11 @@ import numpy as np
 
 from access.model import Rights
 from access.store import AccessError, NotFound
-from feedback.model import ACTIONS, REASONS, TARGETS, DocumentEntry, Feedback, LoggedQuery, Queue, QuestionEntry
+from feedback.model import REASONS, TARGETS, DocumentEntry, Feedback, LoggedQuery, Queue, QuestionEntry
 from feedback.store import FeedbackStore, stamp
 from knowledge.service import Forbidden
 from search.results import SearchResponse
+from text.typed import lines, one_line
 
 # Two wordings are one question when their e5 query vectors are this close. Chosen on 19
 # hand-written pairs (bench/group_questions.py): the same question in other words scored
@@ -33,7 +33,6 @@ GROUP_COSINE = 0.95
 MAX_QUESTION = 1000
 MAX_COMMENT = 2000
 PURGE_EVERY_SECONDS = 3600
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SECTION_MARK = re.compile(r"^((?:§|Art\.?|Artikel)\s*\d+\s*[a-z]?)\b")
 
 
@@ -43,13 +42,12 @@ def normalise(question: str) -> str:
 
 
 def clean_text(text: str | None, limit: int) -> str:
-    return " ".join(_CONTROL.sub(" ", text or "").split())[:limit] if text else ""
+    return one_line(text)[:limit]
 
 
 def clean_comment(text: str | None) -> str:
     """Line breaks stay; other control characters go."""
-    lines = [" ".join(_CONTROL.sub(" ", line).split()) for line in (text or "").replace("\r\n", "\n").split("\n")]
-    return "\n".join(lines).strip()[:MAX_COMMENT]
+    return lines(text)[:MAX_COMMENT]
 
 
 def eval_section(section: str) -> str:
@@ -58,12 +56,6 @@ def eval_section(section: str) -> str:
     last = section.rsplit(" > ", 1)[-1].strip()
     m = _SECTION_MARK.match(last)
     return " ".join(m.group(1).split()) if m else last
-
-
-@dataclass(frozen=True)
-class Weakness:
-    weak: bool
-    similarity: float | None
 
 
 class FeedbackService:
@@ -75,7 +67,7 @@ class FeedbackService:
         self._purged = 0.0
 
     # --- recording ---------------------------------------------------------------
-    def _who(self, rights: Rights) -> str | None:
+    def who(self, rights: Rights) -> str | None:
         """A name only when the installation stores it and the caller signed in."""
         if self.settings.feedback_store_user and rights.principal.kind == "user":
             return rights.principal.name
@@ -109,19 +101,18 @@ class FeedbackService:
             raise AccessError("Zu einer Rückmeldung auf einen Treffer gehört sein Abschnitt.")
         feedback = Feedback(0, rights.principal.tenant, at or stamp(), question, helpful, reason,
                             clean_comment(comment), target, doc_id, passage_id, version, collection, section, title,
-                            self._who(rights))
+                            self.who(rights))
         number = self.store.add_feedback(feedback)
         self.purge_now_and_then()
         return number
 
-    def weakness(self, response: SearchResponse) -> Weakness:
+    def is_weak(self, response: SearchResponse) -> bool:
         """Weak: no result and no note, or the nearest piece further from the question than
         `weak_similarity` (calibrated in bench/weak_questions.py: no answerable dev question
         falls below it, most questions the corpus cannot answer do)."""
         if not response.results and not response.notes:
-            return Weakness(True, response.similarity)
-        return Weakness(response.similarity is not None and response.similarity < self.settings.weak_similarity,
-                        response.similarity)
+            return True
+        return response.similarity is not None and response.similarity < self.settings.weak_similarity
 
     def log(self, rights: Rights, question: str, response: SearchResponse, collection: str | None = None,
             kind: str | None = None, at: str | None = None) -> None:
@@ -130,10 +121,9 @@ class FeedbackService:
         if collection and not rights.can_read(collection):
             collection = None  # a collection the caller cannot read sends nothing to its officers
         filters = ", ".join(f"{k}={v}" for k, v in (("sammlung", collection), ("typ", kind)) if v)
-        weak = self.weakness(response)
         self.store.log_query(LoggedQuery(0, rights.principal.tenant, at or stamp(), clean_text(question, MAX_QUESTION),
-                                         len(response.results), weak.similarity, response.answer is not None, filters,
-                                         weak.weak, collection, self._who(rights)))
+                                         len(response.results), response.similarity, response.answer is not None,
+                                         filters, self.is_weak(response), collection, self.who(rights)))
         self.purge_now_and_then()
 
     # --- retention ---------------------------------------------------------------
@@ -155,10 +145,10 @@ class FeedbackService:
         self.purge()
 
     # --- the queue ---------------------------------------------------------------
-    def _public(self) -> set[str]:
+    def public_collections(self) -> set[str]:
         return {c.name for c in self.access.store.collections() if c.visibility == "oeffentlich"}
 
-    def _sees_question(self, rights: Rights, tenant: str | None, collection: str | None, public: set[str]) -> bool:
+    def sees_question(self, rights: Rights, tenant: str | None, collection: str | None, public: set[str]) -> bool:
         """An officer sees what people of their own tenant asked (or people not signed in):
         asked in a collection, if they tend it; asked across collections, if it was someone of
         their tenant, or someone not signed in and they tend a public collection. A question
@@ -182,18 +172,16 @@ class FeedbackService:
                 self._vectors[text] = vector
         return vector
 
-    def queue(self, rights: Rights, since_days: int | None = None) -> Queue:
-        """The entries of the collections this officer tends, newest activity first. An entry
-        an officer acted on returns only when the question is asked (or marked) again."""
+    def queue(self, rights: Rights) -> Queue:
+        """The entries of the collections this officer tends, newest activity first (as far as
+        the retention reaches). An entry an officer acted on returns only when the question is
+        asked (or marked) again."""
         if not rights.officer:
             return Queue([], [])
-        since = ""
-        if since_days:
-            since = (datetime.now(timezone.utc) - timedelta(days=since_days)).isoformat(timespec="seconds")
         done: dict[tuple[str, str], str] = {}
         for action in self.store.actions(rights.principal.tenant):
             done[(action.kind, action.key)] = max(done.get((action.kind, action.key), ""), action.at)
-        public = self._public()
+        public = self.public_collections()
 
         by_key: dict[str, QuestionEntry] = {}
 
@@ -201,16 +189,16 @@ class FeedbackService:
             key = normalise(question)
             return by_key.setdefault(key, QuestionEntry(key, question, keys=[key]))
 
-        for q in self.store.queries(since, weak=True):
+        for q in self.store.queries(weak=True):
             key = normalise(q.question)
-            if q.at <= done.get(("frage", key), "") or not self._sees_question(rights, q.tenant, q.collection, public):
+            if q.at <= done.get(("frage", key), "") or not self.sees_question(rights, q.tenant, q.collection, public):
                 continue
             e = entry(q.question)
             e.weak += 1
             e.last_seen = max(e.last_seen, q.at)
         documents: dict[str, DocumentEntry] = {}
-        for f in self.store.feedback(since, helpful=False):
-            if not self._sees_question(rights, f.tenant, f.collection, public):
+        for f in self.store.feedback(helpful=False):
+            if not self.sees_question(rights, f.tenant, f.collection, public):
                 continue
             key = normalise(f.question)
             if f.at > done.get(("frage", key), ""):
@@ -345,5 +333,3 @@ class FeedbackService:
         own = [a for a in self.store.actions(rights.principal.tenant) if a.by == rights.principal.name]
         return list(reversed(own))[:limit]
 
-
-__all__ = ["ACTIONS", "FeedbackService", "Forbidden", "GROUP_COSINE", "normalise", "eval_section"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
-import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -29,13 +28,14 @@ from feedback.service import FeedbackService
 from feedback.synonyms import SynonymLists, known_collections
 from feedback.store import FeedbackStore
 from service import admin, documents, errors, feedback, knowledge, knowledge_pages, officer
-from service.auth import Auth, Denied
-from service.deps import RightsDep, SearcherDep, client_address
+from service.auth import Auth
+from service.deps import RightsDep, SearcherDep, rate_limited
 from service.documents import WriteSlots, note_deputy_use
 from service.guard import RequestGuard
 from service.schemas import Health, SearchResponse
 from search.searcher import Mode, Searcher
 from service.templating import templates
+from text.typed import one_line
 
 HERE = Path(__file__).resolve().parent
 # Swagger UI's files from the PyPI package fastapi-offline (MIT): the API docs work offline
@@ -50,12 +50,11 @@ KINDS = {"pdf": "PDF", "markdown": "Text/Office", "text": "Textdatei"}
 OPEN_READS = ("/api/search", "/api/health", "/api/documents", "/api/documents/{doc_id}", "/api/documents/{doc_id}/file",
               "/api/aufgaben", "/api/aufgaben/{task_id}", "/api/aufgaben/{task_id}/fassungen",
               "/api/aufgaben/{task_id}/fassungen/{number}/unterschied", "/api/wissenslandkarte", "/api/uebergabe")
-_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def clean_question(q: str) -> str:
     """The question without control and invisible formatting characters; blank means empty."""
-    return " ".join(_INVISIBLE.sub(" ", q).split())
+    return one_line(q)
 
 
 def synonym_scopes(request: Request, rights: Rights) -> frozenset[str]:
@@ -65,7 +64,11 @@ def synonym_scopes(request: Request, rights: Rights) -> frozenset[str]:
     tenant = rights.principal.tenant
     if tenant is None:
         return rights.read
-    return frozenset(c for c in rights.read if request.app.state.access.tenant_of(c) == tenant)
+    access = request.app.state.access
+    # one read of the registry per search; a collection nobody registered is the default tenant's
+    owner = {c.name: c.tenant for c in access.store.collections()}
+    default = request.app.state.settings.default_tenant
+    return frozenset(c for c in rights.read if owner.get(c, default) == tenant)
 
 
 def attribute_notes(request: Request, response: SearchResponse) -> None:
@@ -168,10 +171,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         return templates.TemplateResponse(request, "docs.html", {})
 
     def limited(request: Request, rights: Rights) -> None:
-        who = rights.principal.name if not rights.principal.anonymous else f"adresse:{client_address(request)}"
-        wait = search_limit.wait_seconds(who)
-        if wait > 0:
-            raise Denied(429, "Zu viele Suchanfragen. Bitte kurz warten.", {"Retry-After": str(int(wait) + 1)})
+        rate_limited(request, rights, "Zu viele Suchanfragen. Bitte kurz warten.")
 
     @app.get("/api/search", response_model=SearchResponse, tags=["Suche"], responses=errors.responses(401, 422, 429))
     def api_search(

@@ -47,6 +47,15 @@ def get_rights(request: Request, _key: Annotated[str | None, Depends(API_KEY)] =
     return rights
 
 
+def rate_limited(request: Request, rights: Rights, message: str) -> None:
+    """The per-caller limit of searches (and of feedback, which shares it): signed-in callers
+    count by name, others by address; 429 with Retry-After when it is used up."""
+    who = rights.principal.name if not rights.principal.anonymous else f"adresse:{client_address(request)}"
+    wait = request.app.state.search_limit.wait_seconds(who)
+    if wait > 0:
+        raise Denied(429, message, {"Retry-After": str(int(wait) + 1)})
+
+
 def require_writer(rights: Annotated[Rights, Depends(get_rights)]) -> Rights:
     """Write access: someone who may edit at least one collection (each route checks its own)."""
     if rights.principal.anonymous:

@@ -16,7 +16,7 @@ from feedback.model import ACTIONS, REASONS, TARGETS
 from feedback.service import FeedbackService
 from service import errors
 from service.auth import COOKIE, Denied
-from service.deps import RightsDep, client_address
+from service.deps import RightsDep, rate_limited
 from service.knowledge import as_http
 from service.officer import check_form, csrf_of, signed_in
 from service.templating import templates
@@ -33,10 +33,7 @@ FeedbackDep = Annotated[FeedbackService, Depends(get_feedback)]
 
 def _limited(request: Request, rights) -> None:
     """Feedback shares the search's per-caller limit: nobody floods the queue."""
-    who = rights.principal.name if not rights.principal.anonymous else f"adresse:{client_address(request)}"
-    wait = request.app.state.search_limit.wait_seconds(who)
-    if wait > 0:
-        raise Denied(429, "Zu viele Anfragen. Bitte kurz warten.", {"Retry-After": str(int(wait) + 1)})
+    rate_limited(request, rights, "Zu viele Anfragen. Bitte kurz warten.")
 
 
 # --- readers: the form under each result, and the API --------------------------------
@@ -91,7 +88,7 @@ def give_api(request: Request, body: FeedbackIn, rights: RightsDep, feedback: Fe
     with as_http():
         number = feedback.give(rights, body.question, body.helpful, body.target, body.passage_id, body.reason,
                                body.comment)
-    return FeedbackOut(id=number, stored_user=feedback._who(rights) is not None)
+    return FeedbackOut(id=number, stored_user=feedback.who(rights) is not None)
 
 
 @router.get("/api/warteschlange", tags=["Rückmeldungen"], responses=errors.responses(401, 403))

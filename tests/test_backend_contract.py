@@ -495,3 +495,20 @@ def test_hostile_requests_get_clear_answers_on_both_backends(settings, embedder)
     with backend.session() as store:
         assert store.verify() == []
     backend.close()
+
+
+def test_a_review_without_change_sets_zuletzt_geprueft_without_a_new_version(settings, embedder, tmp_path):
+    _ingest(settings, embedder, [_folder(tmp_path / "docs", {"pass.md": PASS})])
+    backend = settings.backend()
+    try:
+        with backend.snapshot() as reader:
+            doc = reader.list_documents()[0]
+            before = reader.versions(doc.id)
+        with backend.session() as session:
+            assert session.record_review(doc.id, "2026-11-29") is True
+            assert session.record_review("gibt-es-nicht", "2026-11-29") is False
+        with backend.snapshot() as reader:
+            assert reader.document(doc.id).reviewed_at == "2026-11-29"
+            assert reader.versions(doc.id) == before  # a review is no new version
+    finally:
+        backend.close()

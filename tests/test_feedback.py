@@ -10,16 +10,14 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
 from access.store import AccessError, NotFound
 from feedback.model import Feedback, LoggedQuery
 from feedback.service import FeedbackService, eval_section
 from ingest import writes
-from knowledge.demo import install_demo, rights_of
-from service.api import create_app
+from knowledge.demo import rights_of
 from tests.conftest import API_KEY, login, module_settings
-from tests.test_knowledge import PASSWORD, _empty_demo, bmg_excerpt
+from tests.test_knowledge import PASSWORD, demo_app
 
 FOREIGN = "Hundesteuer ermäßigen"  # nothing in the BMG is about dog tax
 FOREIGN_AGAIN = "Ermäßigung der Hundesteuer beantragen"  # the same question in other words (cosine 0.955)
@@ -37,15 +35,8 @@ def settings(request, tmp_path_factory):
 def client(settings, embedder, tmp_path_factory):
     """The BMG's §§ 17–22 (public collection "gesetze") and the demo people; olga tends
     "gesetze" and "buergerbuero", otto only edits."""
-    laws = bmg_excerpt(tmp_path_factory.mktemp("gesetze"))
-    backend = settings.backend()
-    writes.sync_sources(backend, embedder, [laws], "gesetze", "test")
-    backend.close()
-    with TestClient(create_app(settings, embedder)) as c:
-        k = c.app.state.knowledge
-        k.access.store.set_collection("gesetze", "standard", "oeffentlich", "test")
-        install_demo(k, password=PASSWORD, release=False, folder=_empty_demo(tmp_path_factory.mktemp("demo")))
-        k.access.store.grant("standard", "user", "olga", "officer", "gesetze", "test")
+    with demo_app(settings, embedder, tmp_path_factory.mktemp("feedback-app")) as c:
+        c.app.state.knowledge.access.store.grant("standard", "user", "olga", "officer", "gesetze", "test")
         yield c
 
 
@@ -522,3 +513,40 @@ def test_feedback_on_a_released_note_leads_the_officer_to_its_task(client):
     entry = next(d for d in _loop(client).queue(olga).documents if d.passage_id == note.passage_id)
     assert entry.note_task == task.id and entry.reasons == {"unvollstaendig": 1}
     assert entry.comments == ["Wo liegt der Schrank?"]
+
+
+def test_requests_at_once_and_oversized_input_get_no_500(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    k = client.app.state.knowledge
+    olga = rights_of(k, "olga")
+    lists, overview = client.app.state.synonym_lists, client.app.state.overview
+    texts = [f"# Fassung {i}\nwsh = Wertstoffhof\n" for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:  # two officers saving at once: one list, never an error
+        list(pool.map(lambda t: lists.save(olga, "sammlung:gesetze", t), texts))
+        list(pool.map(lambda _: overview.record_today(olga), range(6)))
+    assert lists.text(olga, "sammlung:gesetze") in texts
+    passage = _search(client, ANSWERED)["results"][0]["passage_id"]
+    with ThreadPoolExecutor(4) as pool:  # feedback posted at once: every one stored
+        codes = list(pool.map(lambda i: client.post("/rueckmeldung", data={
+            "frage": f"gleichzeitig {i}", "urteil": "hilft-nicht", "abschnitt": passage},
+            follow_redirects=False).status_code, range(8)))
+    assert codes == [303] * 8
+    assert len([f for f in _loop(client).store.feedback() if f.question.startswith("gleichzeitig ")]) == 8
+    for data in ({"frage": "x" * 1001, "urteil": "hilft"}, {"frage": "x", "urteil": "hilft", "anmerkung": "y" * 2001},
+                 {"frage": "x", "urteil": "hilft", "abschnitt": "abc"}, {"urteil": "hilft"}):
+        r = client.post("/rueckmeldung", data=data, follow_redirects=False)
+        assert r.status_code == 422 and r.json()["detail"].startswith("Ungültige Eingabe")
+    headers = {"X-API-Key": API_KEY}
+    for body in ({"question": "x" * 1001, "helpful": True}, {"question": "x", "helpful": False, "comment": "y" * 2001},
+                 {"question": "x", "helpful": False, "target": "suche", "reason": "irgendwas"}, {"helpful": True}):
+        r = client.post("/api/feedback", headers=headers, json=body)
+        assert r.status_code == 422 and r.json()["detail"].startswith("Ungültige Eingabe")
+    login(client, "olga", PASSWORD)
+    try:
+        token = re.search(r'name="token" value="([^"]+)"', client.get("/verwaltung/synonyme").text).group(1)
+        big = client.post("/verwaltung/synonyme/vorschau", data={"token": token, "bereich": "sammlung:gesetze",
+                                                                  "text": "a = b\n" * 20_000})
+        assert big.status_code == 413 and big.json()["detail"]  # refused while streaming, before any work
+    finally:
+        client.post("/verwaltung/abmelden")

@@ -5,6 +5,7 @@ import, coverage, handover, and recovery when a release could not be indexed."""
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from urllib.parse import unquote_plus
 
 import pytest
@@ -32,15 +33,22 @@ def settings(request, tmp_path) -> Settings:
 
 @pytest.fixture
 def client(settings, embedder, tmp_path):
-    """The app on an index with the BMG (public, collection "gesetze") and the demo people."""
-    laws = bmg_excerpt(tmp_path / "gesetze")
+    with demo_app(settings, embedder, tmp_path) as c:
+        yield c
+
+
+@contextmanager
+def demo_app(settings, embedder, folder):
+    """The app on an index with the BMG (public, collection "gesetze") and the demo people
+    (their rights and units, without the demo's tasks)."""
+    laws = bmg_excerpt(folder / "gesetze")
     backend = settings.backend()
     writes.sync_sources(backend, embedder, [laws], "gesetze", "test")
     backend.close()
     with TestClient(create_app(settings, embedder)) as c:
         k = c.app.state.knowledge
         k.access.store.set_collection("gesetze", "standard", "oeffentlich", "test")
-        install_demo(k, password=PASSWORD, release=False, folder=_empty_demo(tmp_path))
+        install_demo(k, password=PASSWORD, release=False, folder=_empty_demo(folder))
         yield c
 
 
